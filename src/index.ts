@@ -1,0 +1,18 @@
+/**
+ * mechlab: mechanistic interpretability on TensorFlow.js.
+ *
+ *   import { HookedTransformer, ready, tf } from "mechlab";
+ *
+ * `tf` is the one TensorFlow.js namespace mechlab uses; use it in notebooks rather than importing
+ * @tensorflow/tfjs-core yourself, so there is only ever one copy (one backend registry).
+ */
+export { tf, ready, backendInfo, isReady, type BackendInfo, type BackendName } from "./backend";
+export { HookedTransformer, type ForwardOptions, type RunWithHooksOptions, type RunWithCacheOptions, type FwdHook, type NamesFilter, type BothResult } from "./model/hookedTransformer";
+export { resolveConfig, type Config, type ConfigInput, type ActFn, type NormalizationType, type PositionalEmbeddingType } from "./model/config";
+export { expectedParamShapes, type StateDict } from "./model/stateDict";
+export type { ModelInput, TokenizeOptions } from "./model/tokenInput";
+export type { GenerateOptions } from "./model/generate";
+export { ActivationCache } from "./cache/activationCache";
+export { HookPoint, type HookFn, type HookContext, type HookSelector } from "./hooks/hookPoint";
+export { actName, type HookName, type ShortActName, type BlockHookSuffix } from "./hooks/hookNames";
+export * from "./tokenizers";

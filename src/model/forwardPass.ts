@@ -1,0 +1,74 @@
+/**
+ * The forward pass of a HookedTransformer as one function over a ForwardContext: embeddings,
+ * blocks [startAtLayer, stopAtLayer), final norm and unembedding. Callers run it inside tf.tidy;
+ * every intermediate it makes is freed there unless a hook keeps it.
+ */
+import { tf } from "../backend";
+import { embed } from "./components/embed";
+import { applyNorm } from "./components/norm";
+import { posEmbed } from "./components/posEmbed";
+import { transformerBlock } from "./components/transformerBlock";
+import { unembed } from "./components/unembed";
+import type { ForwardContext } from "./forwardContext";
+
+export interface ForwardPassInputs {
+  /** int32 [batch, pos]; needed unless `residual` is given. */
+  tokens?: tf.Tensor2D;
+  /** Residual stream [batch, pos, dModel] at blocks.{startAtLayer}.hook_resid_pre. */
+  residual?: tf.Tensor3D;
+  /** [batch, pos], 1 = real token, 0 = padding. */
+  attentionMask?: tf.Tensor2D;
+  startAtLayer: number;
+  /** Stop before this block and return the residual stream; undefined runs to the logits. */
+  stopAtLayer?: number;
+  rotary?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+}
+
+/** [batch, pos] positions: 0, 1, 2, ... or, with an attention mask, counted from the first real token. */
+function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D): tf.Tensor2D {
+  if (!attentionMask) return tf.range(0, pos, 1, "int32").reshape([1, pos]).tile([batch, 1]) as tf.Tensor2D;
+  return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), 1), 0).cast("int32") as tf.Tensor2D;
+}
+
+/** [pos, pos] boolean, true where key ≤ query. */
+function causalMask(pos: number): tf.Tensor2D {
+  const rows = tf.range(0, pos, 1, "int32").reshape([pos, 1]);
+  const cols = tf.range(0, pos, 1, "int32").reshape([1, pos]);
+  return tf.greaterEqual(rows, cols) as tf.Tensor2D;
+}
+
+/** Returns logits [batch, pos, dVocabOut], or the residual [batch, pos, dModel] when stopAtLayer is set. */
+export function forwardPass(ctx: ForwardContext, inputs: ForwardPassInputs): tf.Tensor3D {
+  const { cfg } = ctx;
+  const [batch, pos] = inputs.residual ? inputs.residual.shape : inputs.tokens!.shape;
+  const positions = positionIds(batch, pos, inputs.attentionMask);
+  const needsPosEmbed = cfg.positionalEmbeddingType !== "rotary";
+
+  let residual: tf.Tensor3D;
+  let shortformerPosEmbed: tf.Tensor3D | undefined;
+  if (inputs.residual) {
+    residual = inputs.residual;
+    if (cfg.positionalEmbeddingType === "shortformer") shortformerPosEmbed = posEmbed(ctx, positions, inputs.attentionMask);
+  } else {
+    residual = embed(ctx, inputs.tokens!);
+    if (needsPosEmbed) {
+      const positional = posEmbed(ctx, positions, inputs.attentionMask);
+      if (cfg.positionalEmbeddingType === "standard") residual = tf.add(residual, positional) as tf.Tensor3D;
+      else shortformerPosEmbed = positional;
+    }
+  }
+
+  const stop = inputs.stopAtLayer ?? cfg.nLayers;
+  const blockInputs = {
+    positionIds: positions,
+    keyMask: inputs.attentionMask,
+    rotary: inputs.rotary,
+    causalMask: causalMask(pos),
+    shortformerPosEmbed,
+  };
+  for (let layer = inputs.startAtLayer; layer < stop; layer++) {
+    residual = transformerBlock(ctx, layer, residual, blockInputs);
+  }
+  if (inputs.stopAtLayer !== undefined) return residual;
+  return unembed(ctx, applyNorm(ctx, "ln_final", residual) as tf.Tensor3D);
+}
