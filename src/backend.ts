@@ -9,12 +9,10 @@
  * Backends start asynchronously (wasm compiles its module), so `await ready()` once before making
  * tensors. The async entry points (`HookedTransformer.create/load/fromPretrained`) do it for you.
  */
-import * as tf from "@tensorflow/tfjs-core";
-// Chained ops (tensor.reshape(...), tensor.sum(...)) are opt-in in tfjs-core.
-import "@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops";
-// Gradient functions are opt-in too (needed by tf.grads, training and attribution).
-import "@tensorflow/tfjs-core/dist/register_all_gradients";
-import "@tensorflow/tfjs-backend-cpu";
+// The union package, not bare tfjs-core: only its Node build registers the chained ops
+// (tensor.reshape(...)) and the gradient functions (tf.grads, optimisers) for CommonJS users.
+// It shares tfjs-core's engine and registries, so there is still one backend registry.
+import * as tf from "@tensorflow/tfjs";
 
 export { tf };
 
@@ -55,8 +53,10 @@ function errorText(error: unknown): string {
 type ProcessEvent = "uncaughtException" | "unhandledRejection";
 const PROCESS_EVENTS: ProcessEvent[] = ["uncaughtException", "unhandledRejection"];
 
-function processListeners(): Map<ProcessEvent, Function[]> {
-  return new Map(PROCESS_EVENTS.map((event) => [event, [...process.listeners(event)]]));
+type Listener = (...args: any[]) => void;
+
+function processListeners(): Map<ProcessEvent, Listener[]> {
+  return new Map(PROCESS_EVENTS.map((event) => [event, [...process.listeners(event as "uncaughtException")] as Listener[]]));
 }
 
 /**
@@ -64,10 +64,10 @@ function processListeners(): Map<ProcessEvent, Function[]> {
  * error from inside its own minified source (so Node prints that whole file instead of the
  * user's error, and a kernel cannot handle errors itself). Remove what it added.
  */
-function removeListenersAddedSince(before: Map<ProcessEvent, Function[]>): void {
+function removeListenersAddedSince(before: Map<ProcessEvent, Listener[]>): void {
   for (const event of PROCESS_EVENTS) {
-    for (const listener of process.listeners(event)) {
-      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    for (const listener of process.listeners(event as "uncaughtException") as Listener[]) {
+      if (!before.get(event)!.includes(listener)) process.removeListener(event as "uncaughtException", listener);
     }
   }
 }

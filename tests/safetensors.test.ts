@@ -272,6 +272,29 @@ describe("format conformance (hand-built bytes)", () => {
     expect(tf.memory().numTensors).toBe(start);
   });
 
+  it("decodes float8 (e5m2 and e4m3) bytes", () => {
+    // e5m2: 0x3C = 1.0, 0xC0 = -2.0, 0x7C = Inf. e4m3 (bias 7, no Inf): 0x38 = 1.0, 0x01 = 2^-9, 0x7E = 448, 0x7F = NaN.
+    const bytes = buildFile(
+      {
+        e5: { dtype: "F8_E5M2", shape: [3], data_offsets: [0, 3] },
+        e4: { dtype: "F8_E4M3", shape: [4], data_offsets: [3, 7] },
+      },
+      new Uint8Array([0x3c, 0xc0, 0x7c, 0x38, 0x01, 0x7e, 0x7f]),
+    );
+    const { tensors } = parseSafetensors(bytes);
+    expect(Array.from(tensors.e5.data)).toEqual([1, -2, Infinity]);
+    const e4 = Array.from(tensors.e4.data);
+    expect(e4.slice(0, 3)).toEqual([1, 2 ** -9, 448]);
+    expect(e4[3]).toBeNaN();
+  });
+
+  it("parseSafetensors results never alias the input buffer", () => {
+    const bytes = Buffer.from(serializeSafetensors({ w: { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) } }));
+    const { tensors } = parseSafetensors(bytes);
+    bytes.fill(0);
+    expect(Array.from(tensors.w.data)).toEqual([1, 2]);
+  });
+
   it("reads I64 beyond int32 only when cast to float32, otherwise names the value", async () => {
     const data = le("i64", [1n, 2n ** 40n, -(2n ** 31n) - 1n]);
     const bytes = buildFile({ "pos.ids": { dtype: "I64", shape: [3], data_offsets: [0, 24] } }, data);

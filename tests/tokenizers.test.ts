@@ -13,7 +13,6 @@ import {
 
 // js-tiktoken's GPT-2 ranks are only reachable through its exports map ("js-tiktoken/ranks/gpt2"),
 // which node10 type resolution cannot follow; its CommonJS build exports the ranks object itself.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const gpt2RanksModule = require("js-tiktoken/ranks/gpt2") as TiktokenBPE | { default: TiktokenBPE };
 const gpt2Ranks = "default" in gpt2RanksModule ? gpt2RanksModule.default : gpt2RanksModule;
 const reference = new Tiktoken(gpt2Ranks);
@@ -220,6 +219,21 @@ describe("GPT-2 tokenizer", () => {
       expect(gpt2.tokenId(text)).toBe(id);
       expect(gpt2.encode(text)).toEqual([id]);
     }
+  });
+
+  it("has 344 byte-only entries; every other entry's text is that one token", () => {
+    let byteOnly = 0;
+    for (let id = 0; id < 50256; id++) {
+      const [text] = gpt2.tokenStrings([id]);
+      if (gpt2.tokenId(text) === id) {
+        expect(gpt2.encode(text)).toEqual([id]);
+      } else {
+        // Not valid UTF-8 on its own: its text contains U+FFFD and it has no exact string.
+        expect(text).toContain("\uFFFD");
+        byteOnly++;
+      }
+    }
+    expect(byteOnly).toBe(344);
   });
 
   it("rejects ids outside the vocabulary, saying which and where", () => {

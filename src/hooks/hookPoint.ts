@@ -75,7 +75,7 @@ function checkReplacement(name: string, original: tf.Tensor, replacement: unknow
   if (!(replacement instanceof tf.Tensor)) {
     throw new Error(`The hook on "${name}" returned ${typeof replacement}; a hook returns a tf.Tensor (a replacement) or nothing.`);
   }
-  const same = replacement.rank === original.rank && replacement.shape.every((d, i) => d === original.shape[i]);
+  const same = replacement.rank === original.rank && replacement.shape.every((d: number, i: number) => d === original.shape[i]);
   if (!same) {
     throw new Error(
       `The hook on "${name}" returned a tensor of shape [${replacement.shape.join(", ")}]; ` +

@@ -85,10 +85,12 @@ class StepEditor {
   }
 
   set(name: string, tensor: tf.Tensor): void {
+    const old = this.input[name];
+    // Setting the input tensor itself changes nothing; finish() passes it through (or clones it).
+    if (tensor === old && this.replaced[name] === undefined) return;
     const previous = this.replaced[name];
     if (previous !== undefined && previous !== tensor) previous.dispose();
     this.replaced[name] = tensor;
-    const old = this.input[name];
     if (!this.keepInputs && old !== undefined && old !== tensor) old.dispose();
   }
 
@@ -141,11 +143,11 @@ function foldInto(
   return tf.tidy(() => {
     // Broadcast [d] along `axis` of W.
     const along = W.shape.map((n, i) => (i === axis ? n : 1));
-    let newB = B;
-    if (b !== undefined && B !== undefined) newB = tf.add(B, tf.sum(tf.mul(W, tf.reshape(b, along)), axis));
+    // Only a norm bias changes B; otherwise B is left alone (undefined here).
+    const newB = b !== undefined && B !== undefined ? tf.add(B, tf.sum(tf.mul(W, tf.reshape(b, along)), axis)) : undefined;
     let newW = tf.mul(W, tf.reshape(w, along));
     if (center) newW = tf.sub(newW, tf.mean(newW, axis, true));
-    return newB === undefined ? { W: newW, B: undefined } : { W: newW, B: newB };
+    return newB === undefined ? { W: newW } : { W: newW, B: newB };
   }) as { W: tf.Tensor; B: tf.Tensor | undefined };
 }
 

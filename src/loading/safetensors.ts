@@ -405,7 +405,8 @@ export function parseSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpti
   const tensors: Record<string, RawTensor> = {};
   for (const name of selectNames(header, options.names)) {
     const [begin, end] = header.tensors[name].dataOffsets;
-    const own = bytes.slice(header.dataStart + begin, header.dataStart + end);
+    // Copy (a Node Buffer's slice() would be a view): results must not alias the caller's bytes.
+    const own = new Uint8Array(bytes.subarray(header.dataStart + begin, header.dataStart + end));
     setOwn(tensors, name, decodeTensor(header, name, own, options.dtype));
   }
   return { tensors, metadata: header.metadata };

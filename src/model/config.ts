@@ -36,8 +36,6 @@ export interface ConfigInput {
   attnScale?: number;
   /** Compute per-head outputs (blocks.L.attn.hook_result, [batch, pos, head, dModel]). Costs memory. */
   useAttnResult?: boolean;
-  /** Whether the final LayerNorm and the unembedding have biases. */
-  finalRms?: boolean;
   /** Initialise weights randomly (with `seed`) when constructing without a state dict. */
   initWeights?: boolean;
   initRange?: number;
@@ -83,7 +81,7 @@ function oneOf<T extends string>(key: string, value: unknown, allowed: readonly 
 const KNOWN_KEYS = new Set<string>([
   "nLayers", "dModel", "nCtx", "dHead", "nHeads", "dMlp", "dVocab", "dVocabOut", "actFn", "normalizationType", "eps",
   "positionalEmbeddingType", "attnOnly", "parallelAttnMlp", "gatedMlp", "nKeyValueHeads", "rotaryDim", "rotaryBase",
-  "useAttnScale", "attnScale", "useAttnResult", "finalRms", "initWeights", "initRange", "seed", "defaultPrependBos",
+  "useAttnScale", "attnScale", "useAttnResult", "initWeights", "initRange", "seed", "defaultPrependBos",
   "tokenizerName", "modelName", "originalArchitecture", "normalizationApplied",
 ]);
 
@@ -117,6 +115,7 @@ export function resolveConfig(input: ConfigInput | Config): Config {
   const eps = input.eps ?? 1e-5;
   if (!(eps > 0)) throw new Error(`Config.eps must be positive; got ${eps}.`);
   const parallelAttnMlp = input.parallelAttnMlp ?? false;
+  if (input.gatedMlp && actFn === "solu_ln") throw new Error('Config.actFn "solu_ln" cannot be used with gatedMlp.');
   if (attnOnly && parallelAttnMlp) throw new Error("Config.attnOnly and Config.parallelAttnMlp cannot both be true.");
   const useAttnScale = input.useAttnScale ?? true;
   return {
@@ -129,7 +128,6 @@ export function resolveConfig(input: ConfigInput | Config): Config {
     useAttnScale,
     attnScale: input.attnScale ?? (useAttnScale ? Math.sqrt(dHead) : 1),
     useAttnResult: input.useAttnResult ?? false,
-    finalRms: input.finalRms ?? false,
     initWeights: input.initWeights ?? true,
     initRange: input.initRange ?? 0.8 / Math.sqrt(dModel),
     seed: input.seed,

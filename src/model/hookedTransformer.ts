@@ -397,7 +397,7 @@ export class HookedTransformer implements CacheModel {
         const got = input instanceof tf.Tensor ? `a tensor of shape [${input.shape.join(", ")}]` : typeof input;
         throw new Error(`With startAtLayer the input is the residual stream [batch, pos, dModel=${this.cfg.dModel}]; got ${got}.`);
       }
-      if (input.shape[1] > this.cfg.nCtx) throw new Error(`The residual stream has ${input.shape[1]} positions but nCtx is ${this.cfg.nCtx}.`);
+      if (input.shape[1]! > this.cfg.nCtx) throw new Error(`The residual stream has ${input.shape[1]} positions but nCtx is ${this.cfg.nCtx}.`);
       residual = input as tf.Tensor3D;
       tokens = options.tokens;
     } else {

@@ -5,8 +5,8 @@ import { tf } from "../backend";
  * (the wasm backend has no Einsum, and a single large matMul is its fastest path).
  */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-  const dIn = x.shape[x.rank - 1];
-  const dOut = weight.shape[1];
+  const dIn = x.shape[x.rank - 1] as number;
+  const dOut = weight.shape[1] as number;
   if (weight.rank !== 2 || weight.shape[0] !== dIn) {
     throw new Error(`linear: input has last dimension ${dIn} but the weight has shape [${weight.shape.join(", ")}].`);
   }

@@ -56,10 +56,8 @@ export class Gpt2Tokenizer implements Tokenizer {
   private stringToId: Map<string, number> | undefined;
 
   constructor() {
-    /* eslint-disable @typescript-eslint/no-require-imports */
     this.bpe = require("gpt-tokenizer/encoding/r50k_base") as R50kModule;
     this.ranks = (require("gpt-tokenizer/bpeRanks/r50k_base") as RanksModule).default;
-    /* eslint-enable @typescript-eslint/no-require-imports */
     if (this.ranks.length !== GPT2_END_OF_TEXT_ID || this.bpe.vocabularySize !== GPT2_VOCAB_SIZE) {
       throw new Error(
         `gpt2 tokenizer: gpt-tokenizer's r50k_base has ${this.ranks.length} ranks and vocabulary size ` +
@@ -119,7 +117,8 @@ export class Gpt2Tokenizer implements Tokenizer {
   /**
    * The id of the vocabulary entry whose text is exactly `token` ("<|endoftext|>" included).
    * The 344 entries that are not valid UTF-8 on their own have no such text, so they are
-   * never returned. For almost every entry this equals `encode(token)` when that is one id.
+   * never returned. Every other entry's text encodes back to that entry alone, so this agrees
+   * with `encode(token)` whenever the result is one id.
    */
   tokenId(token: string): number | undefined {
     if (this.stringToId === undefined) {

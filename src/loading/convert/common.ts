@@ -79,6 +79,36 @@ export class HfConfigReader {
   }
 }
 
+/** Rotary settings that newer configs nest in `rope_parameters`. */
+export interface RopeParameters {
+  rope_theta?: number;
+  partial_rotary_factor?: number;
+}
+
+/**
+ * Reads `rope_scaling` / `rope_parameters`: plain rotary ("default" type, or none given) is
+ * accepted and its nested settings returned; any scaled variant (linear, dynamic, yarn, llama3,
+ * ...) is an error, since mechlab implements only plain rotary.
+ */
+export function ropeParameters(c: HfConfigReader, family: string): RopeParameters {
+  const out: RopeParameters = {};
+  for (const key of ["rope_scaling", "rope_parameters"]) {
+    const value = c.get(key);
+    if (value === undefined || value === null) continue;
+    if (typeof value !== "object" || Array.isArray(value)) {
+      throw new Error(`${family} config.json: "${key}" must be an object; got ${JSON.stringify(value)}.`);
+    }
+    const v = value as Record<string, unknown>;
+    const kind = v.rope_type ?? v.type ?? "default";
+    if (kind !== "default") {
+      throw new Error(`${family} config.json sets ${key} ${JSON.stringify(value)}; mechlab implements only plain rotary embeddings (rope_type "default").`);
+    }
+    if (typeof v.rope_theta === "number") out.rope_theta = v.rope_theta;
+    if (typeof v.partial_rotary_factor === "number") out.partial_rotary_factor = v.partial_rotary_factor;
+  }
+  return out;
+}
+
 /** HF activation names (`activation_function` / `hidden_act`) → mechlab's actFn. */
 export function mapActivation(name: string, family: string): ActFn {
   switch (name) {
@@ -192,12 +222,12 @@ export function buildStateDict(build: (out: StateDict) => void): StateDict {
  * [nHeads, in, dHead] (the TransformerLens W_Q/W_K/W_V layout).
  */
 export function linearRowsToHeads(weight: tf.Tensor, nHeads: number, dHead: number): tf.Tensor {
-  const dIn = weight.shape[1];
+  const dIn = weight.shape[1] as number;
   return tf.transpose(tf.reshape(weight, [nHeads, dHead, dIn]), [0, 2, 1]);
 }
 
 /** A [out, in] nn.Linear weight whose input columns are nHeads blocks of dHead, as [nHeads, dHead, out] (W_O). */
 export function linearColsToHeads(weight: tf.Tensor, nHeads: number, dHead: number): tf.Tensor {
-  const dOut = weight.shape[0];
+  const dOut = weight.shape[0] as number;
   return tf.reshape(tf.transpose(weight), [nHeads, dHead, dOut]);
 }

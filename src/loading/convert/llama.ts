@@ -19,6 +19,7 @@ import {
   linearColsToHeads,
   linearRowsToHeads,
   mapActivation,
+  ropeParameters,
 } from "./common";
 
 const FAMILY = "Llama";
@@ -36,13 +37,7 @@ export function llamaConfig(hfConfig: HfConfig): ConfigInput {
   if (nHeads % nKeyValueHeads !== 0) {
     throw new Error(`${FAMILY} config.json: num_key_value_heads (${nKeyValueHeads}) must divide num_attention_heads (${nHeads}).`);
   }
-  const ropeScaling = c.get("rope_scaling") as { rope_type?: string; type?: string } | null | undefined;
-  if (ropeScaling !== undefined && ropeScaling !== null) {
-    const kind = ropeScaling.rope_type ?? ropeScaling.type;
-    if (kind !== "default") {
-      throw new Error(`${FAMILY} config.json sets rope_scaling (${JSON.stringify(ropeScaling)}), which mechlab does not implement.`);
-    }
-  }
+  const rope = ropeParameters(c, FAMILY);
   if (c.bool("mlp_bias", false)) {
     throw new Error(`${FAMILY} config.json sets mlp_bias; mechlab's gated MLP has no gate bias, so such checkpoints are not supported.`);
   }
@@ -61,7 +56,7 @@ export function llamaConfig(hfConfig: HfConfig): ConfigInput {
     eps: c.num("rms_norm_eps", 1e-6),
     positionalEmbeddingType: "rotary",
     rotaryDim: dHead,
-    rotaryBase: c.num("rope_theta", 10000),
+    rotaryBase: c.num("rope_theta", rope.rope_theta ?? 10000),
     defaultPrependBos: true,
     originalArchitecture: "LlamaForCausalLM",
   };

@@ -9,7 +9,7 @@
  */
 import { tf } from "../../backend";
 import type { ConfigInput } from "../../model/config";
-import { buildStateDict, ConvertedModel, HfConfig, HfConfigReader, HfWeights, linearColsToHeads, mapActivation } from "./common";
+import { buildStateDict, ConvertedModel, HfConfig, HfConfigReader, HfWeights, linearColsToHeads, mapActivation, ropeParameters } from "./common";
 
 const FAMILY = "GPT-NeoX";
 
@@ -22,15 +22,12 @@ export function neoxConfig(hfConfig: HfConfig): ConfigInput {
     throw new Error(`${FAMILY} config.json: hidden_size (${dModel}) must be a multiple of num_attention_heads (${nHeads}).`);
   }
   const dHead = dModel / nHeads;
-  // Newer configs spell these partial_rotary_factor / rope_theta.
-  const rotaryPct = c.num(["rotary_pct", "partial_rotary_factor"], 1);
+  // Newer configs spell these partial_rotary_factor / rope_theta, or nest them in rope_parameters.
+  const rope = ropeParameters(c, FAMILY);
+  const rotaryPct = c.num(["rotary_pct", "partial_rotary_factor"], rope.partial_rotary_factor ?? 0.25);
   const rotaryDim = Math.floor(dHead * rotaryPct);
   if (rotaryDim <= 0 || rotaryDim % 2 !== 0) {
     throw new Error(`${FAMILY} config.json: rotary_pct ${rotaryPct} gives ${rotaryDim} rotary dims per head; mechlab needs a positive even number.`);
-  }
-  const ropeScaling = c.get("rope_scaling");
-  if (ropeScaling !== undefined && ropeScaling !== null) {
-    throw new Error(`${FAMILY} config.json sets rope_scaling (${JSON.stringify(ropeScaling)}), which mechlab does not implement.`);
   }
   return {
     nLayers: c.int("num_hidden_layers"),
@@ -45,7 +42,7 @@ export function neoxConfig(hfConfig: HfConfig): ConfigInput {
     eps: c.num("layer_norm_eps", 1e-5),
     positionalEmbeddingType: "rotary",
     rotaryDim,
-    rotaryBase: c.num(["rotary_emb_base", "rope_theta"], 10000),
+    rotaryBase: c.num(["rotary_emb_base", "rope_theta"], rope.rope_theta ?? 10000),
     parallelAttnMlp: c.bool("use_parallel_residual", true),
     defaultPrependBos: true,
     originalArchitecture: "GPTNeoXForCausalLM",
