@@ -13,6 +13,7 @@
 // (tensor.reshape(...)) and the gradient functions (tf.grads, optimisers) for CommonJS users.
 // It shares tfjs-core's engine and registries, so there is still one backend registry.
 import * as tf from "@tensorflow/tfjs";
+import { registerWasmUnsortedSegmentSum } from "./kernels/wasmUnsortedSegmentSum";
 
 export { tf };
 
@@ -95,7 +96,10 @@ async function tryBackend(name: BackendName): Promise<BackendAttempt> {
     const listenersBefore = processListeners();
     try {
       require("@tensorflow/tfjs-backend-wasm");
-      if (await tf.setBackend("wasm")) return { backend: name, source: "@tensorflow/tfjs-backend-wasm", ok: true };
+      if (await tf.setBackend("wasm")) {
+        registerWasmUnsortedSegmentSum();
+        return { backend: name, source: "@tensorflow/tfjs-backend-wasm", ok: true };
+      }
       return { backend: name, source: "@tensorflow/tfjs-backend-wasm", ok: false, reason: "setBackend returned false" };
     } catch (error) {
       return { backend: name, source: "@tensorflow/tfjs-backend-wasm", ok: false, reason: errorText(error) };

@@ -4,7 +4,7 @@ import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ready, tf } from "../src/backend";
 import { HookedTransformer } from "../src/model/hookedTransformer";
-import { convertHfCheckpoint, detectArchitecture, SUPPORTED_ARCHITECTURES } from "../src/loading/convert";
+import { convertHfCheckpoint, detectArchitecture, gpt2Config, llamaConfig, neoxConfig, SUPPORTED_ARCHITECTURES } from "../src/loading/convert";
 import { ensureHubSnapshot, type FetchLike, MODEL_ALIASES, repoCacheDir, resolveRepoId, defaultCacheDir } from "../src/loading/hub";
 import { loadPretrainedWeights, type LoadPretrainedOptions } from "../src/loading/pretrained";
 import { type DownloadProgress, formatProgressLine, terminalProgress } from "../src/loading/progress";
@@ -206,6 +206,34 @@ describe("converter details", () => {
     const weights = randomHfWeights("llama", config, 6);
     expect(weights["lm_head.weight"]).toBeUndefined();
     const reference = hfLlamaForward(config, weights, TOKENS);
+    const dir = await writeHfDir(config, weights);
+    const model = await fromPretrained(dir, { processWeights: false });
+    expect(maxAbsDiff((await modelLogits(model)).data, reference.data)).toBeLessThan(1e-4);
+    model.dispose();
+  });
+
+  it("reads newer config spellings and refuses what mechlab does not implement", () => {
+    const { rotary_pct: _pct, rotary_emb_base: _base, ...bareNeox } = tinyHfConfigs.neox;
+    void _pct;
+    void _base;
+    // HF's default rotary_pct is 0.25 (head size 4 → 1 dim, odd): mechlab needs an even count.
+    expect(() => neoxConfig(bareNeox)).toThrow(/rotary_pct 0\.25 gives 1 rotary dims/);
+    expect(neoxConfig({ ...bareNeox, rope_parameters: { rope_type: "default", rope_theta: 500, partial_rotary_factor: 1 } })).toMatchObject({
+      rotaryDim: 4,
+      rotaryBase: 500,
+    });
+    expect(llamaConfig({ ...tinyHfConfigs.llama, rope_theta: undefined, rope_parameters: { rope_type: "default", rope_theta: 1e6 } }).rotaryBase).toBe(1e6);
+    expect(() => llamaConfig({ ...tinyHfConfigs.llama, rope_scaling: { rope_type: "llama3", factor: 8 } })).toThrow(/only plain rotary/);
+    expect(() => llamaConfig({ ...tinyHfConfigs.llama, mlp_bias: true })).toThrow(/mlp_bias/);
+    expect(() => gpt2Config({ ...tinyHfConfigs.gpt2, activation_function: "quick_gelu" })).toThrow(/activation "quick_gelu"/);
+  });
+
+  it.each([
+    ["llama", { ...tinyHfConfigs.llama, attention_bias: true }],
+    ["neox", { ...tinyHfConfigs.neox, attention_bias: false }],
+  ] as const)("matches the %s reference with attention biases toggled", async (kind, config) => {
+    const weights = randomHfWeights(kind, config, 8);
+    const reference = hfReference(kind, config, weights);
     const dir = await writeHfDir(config, weights);
     const model = await fromPretrained(dir, { processWeights: false });
     expect(maxAbsDiff((await modelLogits(model)).data, reference.data)).toBeLessThan(1e-4);

@@ -44,11 +44,12 @@ export function layerHeadResults(cache: ActivationCache, layer: number, posSlice
   const z = cachedAt(cache, source, posSlice); // [...batchAndPos, nHeads, dHead]
   const W_O = cache.model.param(`blocks.${layer}.attn.W_O`); // [nHeads, dHead, dModel]
   const batchAndPos = z.shape.slice(0, -2);
-  const [nHeads, dHead] = z.shape.slice(-2);
+  const [nHeads, dHead] = z.shape.slice(-2) as [number, number];
+  const dModel = cache.model.cfg.dModel;
   const rows = batchAndPos.reduce((a, b) => a * b, 1);
   // One batched matMul over heads: [nHeads, rows, dHead] · [nHeads, dHead, dModel].
   const zByHead = z.reshape([rows, nHeads, dHead]).transpose([1, 0, 2]);
-  return tf.matMul(zByHead, W_O).reshape([nHeads, ...batchAndPos, W_O.shape[2]]);
+  return tf.matMul(zByHead, W_O).reshape([nHeads, ...batchAndPos, dModel]);
 }
 
 /**

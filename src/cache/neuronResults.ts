@@ -38,8 +38,7 @@ function requireMlp(cache: ActivationCache, method: string): void {
 
 /** Layer L's neuron outputs, neurons first: [neurons, ...batchAndPos, dModel]. Call inside tf.tidy. */
 export function layerNeuronResults(cache: ActivationCache, layer: number, options: NeuronResultsOptions): tf.Tensor {
-  const dMlp = cache.model.cfg.dMlp;
-  const range = neuronRange(options.neuronSlice, dMlp);
+  const range = neuronRange(options.neuronSlice, cache.model.cfg.dMlp);
   const allNeurons = cachedAt(cache, `blocks.${layer}.mlp.hook_post`, options.posSlice); // [...batchAndPos, dMlp]
   const post = sliceAlong(allNeurons, range, allNeurons.rank - 1, "neuronSlice"); // [...batchAndPos, neurons]
   const W_out = sliceAlong(cache.model.param(`blocks.${layer}.mlp.W_out`), range, 0, "neuronSlice"); // [neurons, dModel]
@@ -48,7 +47,7 @@ export function layerNeuronResults(cache: ActivationCache, layer: number, option
   const rows = batchAndPos.reduce((a, b) => a * b, 1);
   // [neurons, rows, 1] ⊙ [neurons, 1, dModel] → [neurons, rows, dModel]
   const perNeuron = tf.mul(post.reshape([rows, neurons]).transpose().expandDims(2), W_out.expandDims(1));
-  return perNeuron.reshape([neurons, ...batchAndPos, W_out.shape[1]]);
+  return perNeuron.reshape([neurons, ...batchAndPos, cache.model.cfg.dModel]);
 }
 
 /**

@@ -6,7 +6,9 @@
  * `{cacheDir}/{owner}--{name}/{revision}/{file}`, where cacheDir is the `cacheDir` option, else
  * MECHLAB_CACHE, else ~/.cache/mechlab/hub. Each file is written to a temporary name and renamed
  * into place only once complete (and, for safetensors, once its header checks out), so a broken
- * download never looks like a cached file. When every needed file is cached no request is made.
+ * download never looks like a cached file. When every needed file is cached no request is made,
+ * so a cached branch ("main") is not refreshed: delete its cache folder, or pin a commit as the
+ * revision, to get newer files.
  *
  * A token (the `token` option, else HF_TOKEN, else HUGGING_FACE_HUB_TOKEN) is sent as a bearer
  * token, for gated and private repositories. HF_HUB_OFFLINE=1 (or `offline: true`) forbids
@@ -55,6 +57,8 @@ export const MODEL_ALIASES: Readonly<Record<string, string>> = {
   "pythia-410m": "EleutherAI/pythia-410m",
   "smollm2-135m": "HuggingFaceTB/SmolLM2-135M",
   "smollm2-360m": "HuggingFaceTB/SmolLM2-360M",
+  // 1.1B parameters are 4.4 GB in float32: beyond the wasm backend's 4 GiB heap, so this one
+  // needs the native backend (@tensorflow/tfjs-node).
   tinyllama: "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
 };
 

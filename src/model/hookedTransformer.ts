@@ -24,6 +24,9 @@ import { ParamStore } from "./params";
 import { expectedParamShapes, type StateDict } from "./stateDict";
 import { encodeText, requireTokenizer, toTokenBatch, warnOnce, type ModelInput, type TokenizeOptions } from "./tokenInput";
 import { StackedWeights } from "./stackedWeights";
+import { readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { loadPretrainedWeights, type LoadPretrainedOptions } from "../loading/pretrained";
+import { getTokenizer } from "../tokenizers";
 
 export type ReturnType = "logits" | "loss" | "both" | "none";
 
@@ -145,6 +148,44 @@ export class HookedTransformer implements CacheModel {
   /** Same as `create` with a state dict; the name the loaders use. */
   static async fromConfigAndStateDict(config: ConfigInput, stateDict: StateDict, options: { tokenizer?: Tokenizer } = {}): Promise<HookedTransformer> {
     return HookedTransformer.create(config, { ...options, stateDict });
+  }
+
+  /**
+   * A pretrained model: a local directory in Hugging Face layout (config.json + safetensors) or a
+   * hub name ("gpt2", "pythia-70m", "owner/name", ...) downloaded once into the cache
+   * (MECHLAB_CACHE, default ~/.cache/mechlab/hub). Weights are processed as in TransformerLens
+   * (foldLn, centerWritingWeights, centerUnembed, foldValueBiases) unless `processWeights: false`.
+   */
+  static async fromPretrained(nameOrDir: string, options: LoadPretrainedOptions = {}): Promise<HookedTransformer> {
+    await ready();
+    const loaded = await loadPretrainedWeights(nameOrDir, options);
+    try {
+      const tokenizer = loaded.tokenizerName ? getTokenizer(loaded.tokenizerName) : undefined;
+      return new HookedTransformer({ ...loaded.config, tokenizerName: loaded.tokenizerName ?? loaded.config.tokenizerName }, { stateDict: loaded.stateDict, tokenizer });
+    } finally {
+      for (const t of Object.values(loaded.stateDict)) t.dispose();
+    }
+  }
+
+  /** fromPretrained without any weight processing: the weights exactly as the checkpoint has them. */
+  static async fromPretrainedNoProcessing(nameOrDir: string, options: Omit<LoadPretrainedOptions, "processWeights"> = {}): Promise<HookedTransformer> {
+    return HookedTransformer.fromPretrained(nameOrDir, { ...options, processWeights: false });
+  }
+
+  /** Loads a checkpoint written by `model.save(dir)`. */
+  static async load(dir: string): Promise<HookedTransformer> {
+    await ready();
+    const { config, stateDict, tokenizer } = await readCheckpoint(dir);
+    try {
+      return new HookedTransformer(config, { stateDict, tokenizer });
+    } finally {
+      for (const t of Object.values(stateDict)) t.dispose();
+    }
+  }
+
+  /** Writes config.json (config + tokenizer) and model.safetensors to `dir`; `metadata` is stored in config.json. */
+  async save(dir: string, metadata?: Record<string, unknown>): Promise<void> {
+    await writeCheckpoint(dir, this.cfg, this.stateDict(), this.tokenizer, metadata);
   }
 
   // ---------------------------------------------------------------- parameters
@@ -502,6 +543,12 @@ export class HookedTransformer implements CacheModel {
     let gradients: Map<string, tf.Tensor> | undefined;
     if (options.includeGradients) {
       try {
+        // Check the metric on this run's logits first: an error thrown inside tf.grads leaves the
+        // tensors tfjs saved for the backward pass behind.
+        if (output instanceof tf.Tensor && output.rank === 3) {
+          const size = tf.tidy(() => options.metric!(output as tf.Tensor3D).size);
+          if (size !== 1) throw new Error(`The metric must return a scalar; it returned a tensor of ${size} values for logits of shape [${output.shape.join(", ")}].`);
+        }
         gradients = this.activationGradients(input, options, [...cached.keys()]);
       } catch (error) {
         for (const t of cached.values()) t.dispose();
