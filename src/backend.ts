@@ -12,6 +12,8 @@
 // The union package, not bare tfjs-core: only its Node build registers the chained ops
 // (tensor.reshape(...)) and the gradient functions (tf.grads, optimisers) for CommonJS users.
 // It shares tfjs-core's engine and registries, so there is still one backend registry.
+import * as fs from "fs";
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmUnsortedSegmentSum } from "./kernels/wasmUnsortedSegmentSum";
 
@@ -73,18 +75,37 @@ function removeListenersAddedSince(before: Map<ProcessEvent, Listener[]>): void 
   }
 }
 
+/**
+ * Why a native tfjs package cannot be used, or undefined if it looks usable. Checked before
+ * `require`, because requiring a package whose native library is missing registers its kernels
+ * and then throws, leaving the registry half-filled.
+ */
+function nativePackageProblem(pkg: string): string | undefined {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return "not installed";
+  }
+  const lib = path.join(dir, "lib");
+  const hasBinding = (folder: string): boolean =>
+    fs.existsSync(folder) &&
+    fs.readdirSync(folder, { withFileTypes: true }).some((entry) => (entry.isDirectory() ? hasBinding(path.join(folder, entry.name)) : entry.name === "tfjs_binding.node"));
+  if (!hasBinding(lib)) return "installed without its native library (its install step could not download libtensorflow)";
+  return undefined;
+}
+
 /** Tries to register and start one backend. */
 async function tryBackend(name: BackendName): Promise<BackendAttempt> {
   if (name === "tensorflow") {
     for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
-      try {
-        require(pkg);
-      } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" ? "not installed" : errorText(error);
-        if (pkg === "@tensorflow/tfjs-node") return { backend: name, source: "@tensorflow/tfjs-node(-gpu)", ok: false, reason };
+      const problem = nativePackageProblem(pkg);
+      if (problem) {
+        if (pkg === "@tensorflow/tfjs-node") return { backend: name, source: "@tensorflow/tfjs-node(-gpu)", ok: false, reason: problem };
         continue;
       }
       try {
+        require(pkg);
         if (await tf.setBackend("tensorflow")) return { backend: name, source: pkg, ok: true };
         return { backend: name, source: pkg, ok: false, reason: "setBackend returned false" };
       } catch (error) {

@@ -16,3 +16,8 @@ export { ActivationCache } from "./cache/activationCache";
 export { HookPoint, type HookFn, type HookContext, type HookSelector } from "./hooks/hookPoint";
 export { actName, type HookName, type ShortActName, type BlockHookSuffix } from "./hooks/hookNames";
 export * from "./tokenizers";
+export { loadPretrainedWeights, type LoadPretrainedOptions, type PretrainedWeights } from "./loading/pretrained";
+export { MODEL_ALIASES, defaultCacheDir, ensureHubSnapshot, type HubOptions } from "./loading/hub";
+export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, DEFAULT_PROCESSING, type ProcessWeightsOptions } from "./loading/processWeights";
+export { convertHfCheckpoint, convertGpt2, convertNeox, convertLlama, SUPPORTED_ARCHITECTURES } from "./loading/convert";
+export { readSafetensors, readSafetensorsHeader, readSafetensorsRaw, writeSafetensors, serializeSafetensors, parseSafetensors, type RawTensor } from "./loading/safetensors";

@@ -634,7 +634,9 @@ describe("errors for activations that were not cached", () => {
   it("rejects bad layers and options", async () => {
     const cache = cacheOf(model, tokens);
     expect(() => cache.decomposeResid(3)).toThrow(/layer must be an integer in \[0, 2\]/);
-    tf.tidy(() => expect(() => cache.applyLnToStack(tf.zeros([2, 5]))).toThrow(/dModel=16/));
+    const wrongShape = tf.zeros([2, 5]);
+    expect(() => cache.applyLnToStack(wrongShape)).toThrow(/dModel=16/);
+    wrongShape.dispose();
     expect(() => cache.decomposeResid(undefined, { mode: "heads" as never })).toThrow(/mode/);
     expect(() => cache.decomposeResid(2, { mlpInput: true })).toThrow(/mlpInput/);
     expect(() => cache.stackActivation("blocks.0.attn.hook_z")).toThrow(/short activation name/);
