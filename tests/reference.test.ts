@@ -423,7 +423,7 @@ describe("referenceLoss", () => {
 
 describe("randomWeights", () => {
   it("covers expectedParamShapes with deterministic float32 values", () => {
-    const cfg = tiny({ gatedMlp: true, actFn: "solu_ln" });
+    const cfg = tiny({ gatedMlp: true, actFn: "silu" });
     const a = randomWeights(cfg, 42);
     const b = randomWeights(cfg, 42);
     const c = randomWeights(cfg, 43);

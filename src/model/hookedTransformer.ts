@@ -160,7 +160,14 @@ export class HookedTransformer implements CacheModel {
     await ready();
     const loaded = await loadPretrainedWeights(nameOrDir, options);
     try {
-      const tokenizer = loaded.tokenizerName ? getTokenizer(loaded.tokenizerName) : undefined;
+      let tokenizer = loaded.tokenizerName ? getTokenizer(loaded.tokenizerName) : undefined;
+      if (tokenizer && tokenizer.vocabSize > (loaded.config.dVocab as number)) {
+        warnOnce(
+          `tokenizer-size-${loaded.config.dVocab}`,
+          `the ${tokenizer.name} tokenizer has ${tokenizer.vocabSize} tokens, more than this model's dVocab (${loaded.config.dVocab}); no tokenizer was attached. Pass token ids, or set one with model.setTokenizer.`,
+        );
+        tokenizer = undefined;
+      }
       return new HookedTransformer({ ...loaded.config, tokenizerName: loaded.tokenizerName ?? loaded.config.tokenizerName }, { stateDict: loaded.stateDict, tokenizer });
     } finally {
       for (const t of Object.values(loaded.stateDict)) t.dispose();
