@@ -1,6 +1,7 @@
 /**
- * Random initialisation for a fresh model, as TransformerLens's init_weights: weights
- * ~ N(0, initRange²), biases 0, norm weights 1. Deterministic for a given seed.
+ * Initialisation for a fresh model, as TransformerLens's init_weights: weights ~ N(0, initRange²),
+ * biases 0, norm weights 1; deterministic for a given seed. With cfg.initWeights false, weights
+ * are zeros (norm weights still 1), for callers that will load values themselves.
  */
 import { tf } from "../backend";
 import type { Config } from "./config";
@@ -23,6 +24,7 @@ export function initialStateDict(cfg: Config): StateDict {
     index += 1;
     if (isNormWeight(name)) out[name] = tf.ones(shape);
     else if (isBias(name)) out[name] = tf.zeros(shape);
+    else if (!cfg.initWeights) out[name] = tf.zeros(shape);
     else out[name] = tf.randomNormal(shape, 0, cfg.initRange, "float32", seed + 7919 * index);
   }
   return out;
