@@ -179,3 +179,17 @@ describe("partial runs", () => {
     expect(() => model.forward(tokens, { startAtLayer: 1 })).toThrow(/residual stream \[batch, pos, dModel=16\]/);
   });
 });
+
+describe("weights", () => {
+  it("stacked accessors follow in-place edits of the parameters", async () => {
+    const m = await HookedTransformer.create({ ...INPUT, seed: 9 });
+    const before = m.W_Q.slice([1, 2, 0, 0], [1, 1, -1, -1]);
+    const replacement = tf.onesLike(m.param("blocks.1.attn.W_Q"));
+    m.param("blocks.1.attn.W_Q").assign(replacement);
+    expect(m.W_Q.shape).toEqual([2, 4, 16, 4]);
+    expect(tf.tidy(() => tf.sum(m.W_Q.slice([1, 0, 0, 0], [1, -1, -1, -1])).dataSync()[0])).toBe(4 * 16 * 4);
+    expect(tf.tidy(() => tf.sum(tf.abs(tf.sub(m.W_Q.slice([0, 0, 0, 0], [1, -1, -1, -1]), m.param("blocks.0.attn.W_Q").expandDims(0)))).dataSync()[0])).toBe(0);
+    tf.dispose([before, replacement]);
+    m.dispose();
+  });
+});

@@ -10,6 +10,10 @@
  * so a cached branch ("main") is not refreshed: delete its cache folder, or pin a commit as the
  * revision, to get newer files.
  *
+ * The tokenizer files (tokenizer.json, tokenizer_config.json, special_tokens_map.json) are
+ * optional: ensureHubTokenizerFiles fetches those the hub has, remembers the absent ones in the
+ * cache, and never fails the model's download.
+ *
  * A token (the `token` option, else HF_TOKEN, else HUGGING_FACE_HUB_TOKEN) is sent as a bearer
  * token, for gated and private repositories. HF_HUB_OFFLINE=1 (or `offline: true`) forbids
  * network access.
@@ -271,6 +275,28 @@ function completeCachedSnapshot(dir: string): string[] | undefined {
   return ["config.json", "model.safetensors.index.json", ...shards];
 }
 
+/** The download context for one repository revision, and whether the network is forbidden. */
+function hubContext(repoId: string, revision: string, cacheRoot: string, dir: string, options: HubOptions): { ctx: Context; offline: boolean } {
+  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, "");
+  const offlineEnv = process.env.HF_HUB_OFFLINE;
+  const offline = options.offline ?? (offlineEnv !== undefined && offlineEnv !== "" && offlineEnv !== "0" && offlineEnv.toLowerCase() !== "false");
+  const token = options.token ?? process.env.HF_TOKEN ?? process.env.HUGGING_FACE_HUB_TOKEN;
+  const headers: Record<string, string> = { "user-agent": "mechlab" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const fetchImpl: FetchLike | undefined = options.fetchImpl ?? (typeof fetch === "function" ? (fetch as FetchLike) : undefined);
+  const ctx: Context = {
+    repoId,
+    revision,
+    endpoint,
+    cacheRoot,
+    dir,
+    headers,
+    fetchImpl: fetchImpl ?? (() => Promise.reject(new Error("this Node.js has no global fetch (Node 18 or newer is needed)"))),
+    onProgress: options.onProgress ?? terminalProgress(),
+  };
+  return { ctx, offline };
+}
+
 export interface HubSnapshot {
   /** Local directory holding config.json and the safetensors weights. */
   dir: string;
@@ -295,23 +321,7 @@ export async function ensureHubSnapshot(repoOrAlias: string, options: HubOptions
   const cached = completeCachedSnapshot(dir);
   if (cached !== undefined) return { dir, repoId, revision, fromCache: true, downloaded: [] };
 
-  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/+$/, "");
-  const offlineEnv = process.env.HF_HUB_OFFLINE;
-  const offline = options.offline ?? (offlineEnv !== undefined && offlineEnv !== "" && offlineEnv !== "0" && offlineEnv.toLowerCase() !== "false");
-  const token = options.token ?? process.env.HF_TOKEN ?? process.env.HUGGING_FACE_HUB_TOKEN;
-  const headers: Record<string, string> = { "user-agent": "mechlab" };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const fetchImpl: FetchLike | undefined = options.fetchImpl ?? (typeof fetch === "function" ? (fetch as FetchLike) : undefined);
-  const ctx: Context = {
-    repoId,
-    revision,
-    endpoint,
-    cacheRoot,
-    dir,
-    headers,
-    fetchImpl: fetchImpl ?? (() => Promise.reject(new Error("this Node.js has no global fetch (Node 18 or newer is needed)"))),
-    onProgress: options.onProgress ?? terminalProgress(),
-  };
+  const { ctx, offline } = hubContext(repoId, revision, cacheRoot, dir, options);
   if (offline) {
     throw new HubUnreachableError(
       `Offline mode (${options.offline ? "offline: true" : "HF_HUB_OFFLINE"}) forbids downloading ${repoId}, and no complete cached copy was found in ${dir} ` +
@@ -349,4 +359,77 @@ export async function ensureHubSnapshot(repoOrAlias: string, options: HubOptions
   }
   for (const shard of shardsOfIndex(path.join(dir, "model.safetensors.index.json"))) await fetchIfMissing(shard);
   return { dir, repoId, revision, fromCache: false, downloaded };
+}
+
+/**
+ * The tokenizer files fetched next to the weights when the hub has them. tokenizer.json comes
+ * first; without it the others are of no use and are not asked for.
+ */
+export const TOKENIZER_FILES: readonly string[] = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
+/** Marks a file the hub does not have (HTTP 404), so that later loads do not ask again. */
+const ABSENT_SUFFIX = ".absent";
+
+export interface HubTokenizerFiles {
+  /** The cache directory of the revision (the same as ensureHubSnapshot's). */
+  dir: string;
+  /** The tokenizer files now in `dir`. */
+  present: string[];
+  /** Files fetched by this call. */
+  downloaded: string[];
+  /** Files the hub does not have (remembered in the cache by an empty "<file>.absent" marker). */
+  absent: string[];
+  /** Why files could not be fetched (offline, unreachable, HTTP errors other than 404); empty when all is settled. */
+  problems: string[];
+}
+
+/**
+ * Fetches the tokenizer files (TOKENIZER_FILES) of a hub repository into its cache directory,
+ * when the hub has them. Never fails for a file: a 404 is remembered as absent, and any other
+ * failure (offline, unreachable, refused) is reported in `problems`, so a model whose weights
+ * are cached still loads. Makes no request once every file is cached or known to be absent.
+ */
+export async function ensureHubTokenizerFiles(repoOrAlias: string, options: HubOptions = {}): Promise<HubTokenizerFiles> {
+  const repoId = resolveRepoId(repoOrAlias);
+  const revision = options.revision ?? "main";
+  const cacheRoot = options.cacheDir !== undefined ? path.resolve(options.cacheDir) : defaultCacheDir();
+  const dir = repoCacheDir(repoId, revision, cacheRoot);
+  const result: HubTokenizerFiles = { dir, present: [], downloaded: [], absent: [], problems: [] };
+  const settled = (file: string): "present" | "absent" | undefined =>
+    exists(path.join(dir, file)) ? "present" : exists(path.join(dir, file + ABSENT_SUFFIX)) ? "absent" : undefined;
+  const first = TOKENIZER_FILES[0];
+  const needed = settled(first) === "absent" ? [first] : TOKENIZER_FILES;
+  if (needed.every((f) => settled(f) !== undefined)) return summarize(result, settled);
+
+  const { ctx, offline } = hubContext(repoId, revision, cacheRoot, dir, options);
+  if (offline) {
+    result.problems.push(`offline mode (${options.offline ? "offline: true" : "HF_HUB_OFFLINE"}) forbids downloading the tokenizer files of ${repoId}`);
+    return summarize(result, settled);
+  }
+  for (const file of TOKENIZER_FILES) {
+    if (file !== first && settled(first) !== "present") break;
+    if (settled(file) !== undefined) continue;
+    try {
+      await downloadTo(ctx, file, path.join(dir, file));
+      result.downloaded.push(file);
+    } catch (error) {
+      if (error instanceof HubHttpError && error.status === 404) {
+        await fs.promises.mkdir(dir, { recursive: true });
+        await fs.promises.writeFile(path.join(dir, file + ABSENT_SUFFIX), "");
+      } else {
+        // The first sentence says what went wrong; the rest of a download error is about weights.
+        result.problems.push(`${file}: ${(error as Error).message.split(". ")[0]}`);
+      }
+    }
+  }
+  return summarize(result, settled);
+}
+
+function summarize(result: HubTokenizerFiles, settled: (file: string) => "present" | "absent" | undefined): HubTokenizerFiles {
+  for (const file of TOKENIZER_FILES) {
+    const state = settled(file);
+    if (state === "present") result.present.push(file);
+    else if (state === "absent") result.absent.push(file);
+  }
+  return result;
 }

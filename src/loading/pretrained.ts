@@ -6,6 +6,7 @@
  *
  * A directory in HF layout holds config.json and either model.safetensors or
  * model.safetensors.index.json plus the shards it lists. Only safetensors weights are read.
+ * A tokenizer.json there (a Hugging Face fast tokenizer) is reported as `tokenizerDir`.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -13,7 +14,7 @@ import { ready, tf } from "../backend";
 import type { ConfigInput } from "../model/config";
 import type { StateDict } from "../model/stateDict";
 import { convertHfCheckpoint, detectArchitecture } from "./convert";
-import { ensureHubSnapshot, type HubOptions, MODEL_ALIASES, resolveRepoId, shardsOfIndex } from "./hub";
+import { ensureHubSnapshot, ensureHubTokenizerFiles, type HubOptions, MODEL_ALIASES, resolveRepoId, shardsOfIndex } from "./hub";
 import { DEFAULT_PROCESSING, processWeights as runProcessing, type ProcessWeightsOptions } from "./processWeights";
 import { readSafetensors } from "./safetensors";
 
@@ -34,6 +35,12 @@ export interface PretrainedWeights {
   stateDict: StateDict;
   /** Name of a mechlab tokenizer for this model ("gpt2" for the GPT-2 family), when there is one. */
   tokenizerName?: string;
+  /**
+   * The directory holding the model's tokenizer.json (with tokenizer_config.json when it has one),
+   * when there is one: load it with `HfTokenizer.fromDirectory`. From the hub, the tokenizer files
+   * are fetched for models without a mechlab tokenizer (not for the GPT-2 family).
+   */
+  tokenizerDir?: string;
   /** Where the files were read from, and the hub repository when there was one. */
   source: { dir: string; repoId?: string; revision?: string; fromCache?: boolean };
   /** Processing steps that were skipped and why. */
@@ -174,11 +181,28 @@ export async function loadPretrainedWeights(nameOrDir: string, options: LoadPret
     tf.dispose(Object.values(converted.stateDict));
     throw error;
   }
+  const tokenizerNotes: string[] = [];
+  if (source.repoId !== undefined && processed.config.tokenizerName === undefined) {
+    tokenizerNotes.push(...(await fetchTokenizerFiles(source.repoId, options)));
+  }
+  const tokenizerDir = isFile(path.join(source.dir, "tokenizer.json")) ? source.dir : undefined;
   return {
     config: { ...processed.config, modelName },
     stateDict: processed.stateDict,
     tokenizerName: processed.config.tokenizerName,
+    ...(tokenizerDir !== undefined ? { tokenizerDir } : {}),
     source,
-    notes: processed.notes,
+    notes: [...processed.notes, ...tokenizerNotes],
   };
+}
+
+/** Fetches the hub's tokenizer files; never throws (the weights are loaded by now): problems become notes. */
+async function fetchTokenizerFiles(repoId: string, options: HubOptions): Promise<string[]> {
+  try {
+    const files = await ensureHubTokenizerFiles(repoId, options);
+    if (files.problems.length === 0) return [];
+    return [`The tokenizer files could not all be fetched (${files.problems.join("; ")}); load again with the network to get them.`];
+  } catch (error) {
+    return [`The tokenizer files could not be fetched: ${(error as Error).message}`];
+  }
 }

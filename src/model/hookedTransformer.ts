@@ -228,8 +228,11 @@ export class HookedTransformer implements CacheModel {
     return this.params.entries().map(([, v]) => v);
   }
 
-  /** A parameter by name, owned by the model. */
-  param(name: string): tf.Tensor {
+  /**
+   * A parameter by name: the model's own tf.Variable (do not dispose it). Editing it in place
+   * (`model.param(name).assign(value)`) changes the model.
+   */
+  param(name: string): tf.Variable {
     return this.params.get(name);
   }
 
@@ -357,14 +360,19 @@ export class HookedTransformer implements CacheModel {
     return tokens;
   }
 
-  /** Text for token ids: one sequence → one string, a batch → one string per sequence. */
-  toString(tokens?: number | number[] | number[][] | tf.Tensor): string;
+  /**
+   * Text for token ids: a token or one sequence → one string; a batch (number[][] or a 2-D
+   * tensor) → one string per sequence. Without arguments, a description of the model.
+   */
+  toString(): string;
+  toString(tokens: number | number[] | tf.Tensor1D | tf.Scalar): string;
+  toString(tokens: number[][] | tf.Tensor2D): string[];
   toString(tokens?: number | number[] | number[][] | tf.Tensor): string | string[] {
     if (tokens === undefined) return `HookedTransformer(${this.describe()})`;
     const tok = requireTokenizer(this.tokenizer, "toString");
     const value = tokens instanceof tf.Tensor ? (tokens.arraySync() as number | number[] | number[][]) : tokens;
     if (typeof value === "number") return tok.decode([value]);
-    if (value.length > 0 && Array.isArray(value[0])) return (value as number[][]).map((row) => tok.decode(row)) as unknown as string;
+    if (value.length > 0 && Array.isArray(value[0])) return (value as number[][]).map((row) => tok.decode(row));
     return tok.decode(value as number[]);
   }
 

@@ -6,8 +6,6 @@ import { tf } from "../backend";
 
 export class ParamStore {
   private readonly variables = new Map<string, tf.Variable>();
-  /** Bumped whenever a parameter's value changes, so derived tensors can be recomputed. */
-  version = 0;
 
   has(name: string): boolean {
     return this.variables.has(name);
@@ -32,7 +30,6 @@ export class ParamStore {
       this.variables.set(name, tf.variable(copy, true, `mechlab/${name}/${uniqueSuffix()}`));
       copy.dispose();
     }
-    this.version++;
   }
 
   names(): string[] {
@@ -46,7 +43,6 @@ export class ParamStore {
   dispose(): void {
     for (const variable of this.variables.values()) variable.dispose();
     this.variables.clear();
-    this.version++;
   }
 }
 

@@ -1,15 +1,20 @@
 /**
  * TransformerLens's stacked weight accessors (model.W_Q is [nLayers, nHeads, dModel, dHead], ...):
- * per-layer parameters stacked along a new first axis. Computed on first use and kept until the
- * parameters change; the model owns them.
+ * per-layer parameters stacked along a new first axis. Computed on first use and kept until one of
+ * the stacked parameters changes (a load, `variable.assign`, an optimiser step); the model owns them.
  */
 import { tf } from "../backend";
 import type { Config } from "./config";
 import type { ParamStore } from "./params";
 
+interface Entry {
+  stacked: tf.Tensor;
+  /** The data of each layer's variable when the stack was built; an assign replaces it. */
+  sources: object[];
+}
+
 export class StackedWeights {
-  private readonly cache = new Map<string, tf.Tensor>();
-  private builtAtVersion = -1;
+  private readonly cache = new Map<string, Entry>();
 
   constructor(
     private readonly cfg: Config,
@@ -18,24 +23,21 @@ export class StackedWeights {
 
   /** `suffix` is the name inside a block, e.g. "attn.W_Q" or "mlp.W_in". Owned by the model. */
   get(suffix: string): tf.Tensor {
-    if (this.builtAtVersion !== this.params.version) {
-      this.dispose();
-      this.builtAtVersion = this.params.version;
+    if (!this.params.has(`blocks.0.${suffix}`)) {
+      throw new Error(`This model has no "${suffix}" weights (${this.cfg.attnOnly ? "attention-only" : this.cfg.gatedMlp ? "gated MLP" : "ungated MLP"} model).`);
     }
-    let stacked = this.cache.get(suffix);
-    if (!stacked) {
-      if (!this.params.has(`blocks.0.${suffix}`)) {
-        throw new Error(`This model has no "${suffix}" weights (${this.cfg.attnOnly ? "attention-only" : this.cfg.gatedMlp ? "gated MLP" : "ungated MLP"} model).`);
-      }
-      const layers = Array.from({ length: this.cfg.nLayers }, (_, l) => this.params.get(`blocks.${l}.${suffix}`));
-      stacked = tf.stack(layers);
-      this.cache.set(suffix, stacked);
-    }
+    const layers = Array.from({ length: this.cfg.nLayers }, (_, l) => this.params.get(`blocks.${l}.${suffix}`));
+    const sources = layers.map((v) => v.dataId);
+    const entry = this.cache.get(suffix);
+    if (entry && !entry.stacked.isDisposed && entry.sources.every((id, i) => id === sources[i])) return entry.stacked;
+    entry?.stacked.dispose();
+    const stacked = tf.stack(layers);
+    this.cache.set(suffix, { stacked, sources });
     return stacked;
   }
 
   dispose(): void {
-    for (const tensor of this.cache.values()) tensor.dispose();
+    for (const { stacked } of this.cache.values()) stacked.dispose();
     this.cache.clear();
   }
 }

@@ -1,12 +1,13 @@
 import { CharTokenizer, type CharTokenizerJSON } from "./charTokenizer";
 import { gpt2Tokenizer } from "./gpt2";
+import { HfTokenizer, type HfTokenizerJSON } from "./hfTokenizer";
 import type { Tokenizer } from "./tokenizer";
 import { VocabTokenizer, type VocabTokenizerJSON } from "./vocabTokenizer";
 
 /** A tokenizer as a plain, JSON-safe object (what gets saved next to a model's weights). */
-export type TokenizerJSON = { type: "gpt2" } | CharTokenizerJSON | VocabTokenizerJSON;
+export type TokenizerJSON = { type: "gpt2" } | CharTokenizerJSON | VocabTokenizerJSON | HfTokenizerJSON;
 
-const KNOWN_TYPES = ["gpt2", "chars", "vocab"] as const;
+const KNOWN_TYPES = ["gpt2", "chars", "vocab", "hf"] as const;
 
 /** The JSON form of a tokenizer that has one (all of mechlab's do). */
 export function tokenizerToJSON(tokenizer: Tokenizer): TokenizerJSON {
@@ -17,7 +18,10 @@ export function tokenizerToJSON(tokenizer: Tokenizer): TokenizerJSON {
   return withJSON.toJSON();
 }
 
-/** Rebuilds a tokenizer from `toJSON()`'s output (also accepts it already parsed from text). */
+/**
+ * Rebuilds a tokenizer from `toJSON()`'s output (also accepts it already parsed from text).
+ * An "hf" tokenizer is read again from its directory (synchronously), which must still exist.
+ */
 export function tokenizerFromJSON(json: unknown): Tokenizer {
   if (typeof json === "string") {
     try {
@@ -57,6 +61,13 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
         pad: optionalString(obj, "pad", type),
         separator: optionalString(obj, "separator", type),
       });
+    }
+    case "hf": {
+      const dir = obj.dir;
+      if (typeof dir !== "string" || dir.length === 0) {
+        throw new Error(`tokenizerFromJSON: an "hf" tokenizer needs "dir" (the directory holding tokenizer.json), got ${describe(dir)}`);
+      }
+      return HfTokenizer.fromDirectorySync(dir);
     }
     default:
       throw new Error(

@@ -5,6 +5,7 @@ export { checkTokenId, type Tokenizer } from "./tokenizer";
 export { Gpt2Tokenizer, gpt2Tokenizer, GPT2_END_OF_TEXT, GPT2_END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from "./gpt2";
 export { CharTokenizer, type CharTokenizerJSON, type CharTokenizerOptions } from "./charTokenizer";
 export { VocabTokenizer, type VocabTokenizerJSON, type VocabTokenizerOptions } from "./vocabTokenizer";
+export { HfTokenizer, type HfTokenizerJSON, type HfTokenizerOptions } from "./hfTokenizer";
 export { tokenizerFromJSON, tokenizerToJSON, type TokenizerJSON } from "./fromJSON";
 
 /** Named, pretrained tokenizers; the organisms' small tokenizers are built with their own vocabularies. */
