@@ -2,24 +2,6 @@ import * as fs from "fs";
 import * as path from "path";
 import { checkTokenId, truncateForMessage, type Tokenizer } from "./tokenizer";
 
-/**
- * Any Hugging Face "fast" tokenizer (tokenizer.json, plus tokenizer_config.json for the special
- * tokens), fully offline: GPT-NeoX / Pythia byte-level BPE, Llama's SentencePiece BPE with byte
- * fallback, Llama-3 / SmolLM byte-level BPE, WordPiece, Unigram.
- *
- * The tokenization itself is done by the `@huggingface/tokenizers` package (pure JavaScript, no
- * dependencies). On top of it:
- * - `encode` never adds special tokens: the post-processor's BOS/EOS (Llama's "<s>") are left out,
- *   because the model adds BOS itself (prependBos). Special tokens written in the text ("<s>",
- *   "<|endoftext|>") still become their ids.
- * - `decode` keeps special tokens, and only cleans up spaces (" ." -> ".") when
- *   tokenizer_config.json sets `clean_up_tokenization_spaces: true`.
- * - `tokenStrings` gives each token's text as it reads inside a sequence: Llama's "▁world" is
- *   " world" (decoding it alone at the start of a text would drop the space).
- * - BOS / EOS / pad come from tokenizer_config.json (else special_tokens_map.json); a missing
- *   BOS / EOS is taken from what the post-processor adds around a text.
- */
-
 /** What `toJSON()` gives: a reference to the directory (the vocabulary itself is large). */
 export interface HfTokenizerJSON {
   type: "hf";
@@ -66,6 +48,23 @@ const TOKENIZER_FILE = "tokenizer.json";
 const CONFIG_FILE = "tokenizer_config.json";
 const SPECIAL_TOKENS_FILE = "special_tokens_map.json";
 
+/**
+ * Any Hugging Face "fast" tokenizer (tokenizer.json, plus tokenizer_config.json for the special
+ * tokens), fully offline: GPT-NeoX / Pythia byte-level BPE, Llama's SentencePiece BPE with byte
+ * fallback, Llama-3 / SmolLM byte-level BPE, WordPiece, Unigram.
+ *
+ * The tokenization itself is done by the `@huggingface/tokenizers` package (pure JavaScript, no
+ * dependencies). On top of it:
+ * - `encode` never adds special tokens: the post-processor's BOS/EOS (Llama's "<s>") are left out,
+ *   because the model adds BOS itself (prependBos). Special tokens written in the text ("<s>",
+ *   "<|endoftext|>") still become their ids.
+ * - `decode` keeps special tokens, and only cleans up spaces (" ." -> ".") when
+ *   tokenizer_config.json sets `clean_up_tokenization_spaces: true`.
+ * - `tokenStrings` gives each token's text as it reads inside a sequence: Llama's "▁world" is
+ *   " world" (decoding it alone at the start of a text would drop the space).
+ * - BOS / EOS / pad come from tokenizer_config.json (else special_tokens_map.json); a missing
+ *   BOS / EOS is taken from what the post-processor adds around a text.
+ */
 export class HfTokenizer implements Tokenizer {
   readonly name: string;
   /** Every id of the vocabulary, added tokens included. */
