@@ -6,8 +6,7 @@
  *   [start, end)    a range (negatives count from the end); the axis is KEPT
  *   undefined/null  everything
  *
- * (runWithCache's own posSlice keeps the axis even for a number, so a cache stays [batch, pos, ...];
- * the analysis methods follow TransformerLens, where an integer index removes the axis.)
+ * runWithCache's posSlice and the analysis methods both follow TransformerLens here.
  */
 import { tf } from "../backend";
 

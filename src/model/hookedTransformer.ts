@@ -24,15 +24,16 @@ import { ParamStore } from "./params";
 import { expectedParamShapes, type StateDict } from "./stateDict";
 import { encodeText, requireTokenizer, toTokenBatch, warnOnce, type ModelInput, type TokenizeOptions } from "./tokenInput";
 import { StackedWeights } from "./stackedWeights";
+import { sliceAlong, type PosSlice } from "../cache/posSlice";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { loadPretrainedWeights, type LoadPretrainedOptions } from "../loading/pretrained";
 import { getTokenizer } from "../tokenizers";
 
-export type ReturnType = "logits" | "loss" | "both" | "none";
+export type ForwardReturnType = "logits" | "loss" | "both" | "none";
 
 export interface ForwardOptions extends TokenizeOptions {
   /** "logits" (default), "loss", "both" ({ logits, loss }) or "none". */
-  returnType?: ReturnType;
+  returnType?: ForwardReturnType;
   /** Loss per token [batch, pos − 1] instead of its mean. */
   lossPerToken?: boolean;
   /** Start at this block; the input is then the residual stream [batch, pos, dModel] at its hook_resid_pre. */
@@ -61,8 +62,11 @@ export interface RunWithCacheOptions extends RunWithHooksOptions {
   namesFilter?: NamesFilter;
   /** Drop the batch axis of every cached activation (the batch must be 1). */
   removeBatchDim?: boolean;
-  /** Cache only these positions: one index (negative counts from the end) or [start, end). */
-  posSlice?: number | [number, number];
+  /**
+   * Cache only these positions, as TransformerLens: a number (negative counts from the end) picks
+   * one position and drops the position axis; [start, end) keeps the axis.
+   */
+  posSlice?: PosSlice;
   /** Also cache d(metric)/d(activation) at every cached hook point. */
   includeGradients?: boolean;
   /** The scalar whose gradients are cached: a function of the logits [batch, pos, dVocabOut]. */
@@ -81,23 +85,17 @@ function compileFilter(filter: NamesFilter): (name: string) => boolean {
   return (name) => names.has(name);
 }
 
-/** Position axis of a cached activation: attention scores and patterns have [batch, head, query, key]. */
+/**
+ * Position axis of a cached activation: the query axis for attention scores and patterns
+ * ([batch, head, query, key]), axis 1 for everything else ([batch, pos, ...]).
+ */
 function posAxis(name: string): number {
   return name.endsWith("hook_pattern") || name.endsWith("hook_attn_scores") ? 2 : 1;
 }
 
-function slicePositions(name: string, tensor: tf.Tensor, posSlice: number | [number, number]): tf.Tensor {
-  const axis = posAxis(name);
-  const length = tensor.shape[axis];
-  const [start, end] = typeof posSlice === "number" ? [posSlice < 0 ? length + posSlice : posSlice, (posSlice < 0 ? length + posSlice : posSlice) + 1] : posSlice;
-  const from = start < 0 ? length + start : start;
-  const to = end < 0 ? length + end : end;
-  if (!(from >= 0 && to <= length && from < to)) {
-    throw new Error(`posSlice ${JSON.stringify(posSlice)} does not select any of the ${length} positions of "${name}".`);
-  }
-  const begin = tensor.shape.map((_, i) => (i === axis ? from : 0));
-  const size = tensor.shape.map((d, i) => (i === axis ? to - from : d));
-  return tensor.slice(begin, size);
+/** runWithCache's posSlice, as TransformerLens's: a number picks one position and drops the axis; [start, end) keeps it. */
+function slicePositions(name: string, tensor: tf.Tensor, posSlice: PosSlice): tf.Tensor {
+  return sliceAlong(tensor, posSlice, posAxis(name), `posSlice for "${name}"`);
 }
 
 export class HookedTransformer implements CacheModel {
