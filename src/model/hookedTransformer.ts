@@ -11,6 +11,7 @@ import { ActivationCache } from "../cache/activationCache";
 import type { CacheModel } from "../cache/cacheModel";
 import { unknownHookError, type HookName } from "../hooks/hookNames";
 import { HookPoint, type HookFn, type HookSelector } from "../hooks/hookPoint";
+import { gradientsAtHookPoints, type Observer, type ObservedRun } from "../hooks/activationGradients";
 import type { Tokenizer } from "../tokenizers/tokenizer";
 import { rotaryTables } from "./components/rotary";
 import { resolveConfig, type Config, type ConfigInput } from "./config";
@@ -106,7 +107,7 @@ export class HookedTransformer implements CacheModel {
   private rotary: { cos: tf.Tensor2D; sin: tf.Tensor2D } | undefined;
   private readonly stacked: StackedWeights;
   /** Hooks that run after the user's hooks in the current run (caching, gradient probes). */
-  private observers: ((name: string, activation: tf.Tensor) => tf.Tensor)[] = [];
+  private observers: Observer[] = [];
 
   /**
    * A model from a config. Weights are random (seeded by cfg.seed) unless `stateDict` is given;
@@ -330,6 +331,16 @@ export class HookedTransformer implements CacheModel {
     return () => removers.reverse().forEach((remove) => remove());
   }
 
+  /** Runs `fn` with `observer` attached after the user's hooks at every hook point. */
+  private observed<T>(observer: Observer, fn: () => T): T {
+    this.observers.push(observer);
+    try {
+      return fn();
+    } finally {
+      this.observers = this.observers.filter((o) => o !== observer);
+    }
+  }
+
   private context(): ForwardContext {
     return {
       cfg: this.cfg,
@@ -542,15 +553,12 @@ export class HookedTransformer implements CacheModel {
       return activation;
     };
 
-    this.observers.push(observer);
     let output: tf.Tensor | BothResult | undefined;
     try {
-      output = this.runWithHooks(input, options);
+      output = this.observed(observer, () => this.runWithHooks(input, options));
     } catch (error) {
       for (const t of cached.values()) t.dispose();
       throw error;
-    } finally {
-      this.observers = this.observers.filter((o) => o !== observer);
     }
 
     let gradients: Map<string, tf.Tensor> | undefined;
@@ -572,61 +580,23 @@ export class HookedTransformer implements CacheModel {
     return { output, cache: new ActivationCache(this, cached, { gradients, hasBatchDim: !options.removeBatchDim }) };
   }
 
-  /**
-   * d(metric)/d(activation) at each named hook point. Each activation gets a zero "probe" tensor
-   * added to it; the gradient with respect to the probe is the gradient with respect to the
-   * activation (everything downstream included, as backward hooks would see it).
-   */
+  /** Gradients for runWithCache, sliced like the cached activations. */
   private activationGradients(input: ModelInput | tf.Tensor3D, options: RunWithCacheOptions, names: string[]): Map<string, tf.Tensor> {
-    if (names.length === 0) return new Map();
-    const shapes = new Map<string, number[]>();
-    const shapeObserver = (name: string, activation: tf.Tensor): tf.Tensor => {
-      if (names.includes(name)) shapes.set(name, activation.shape);
-      return activation;
-    };
-    // Shapes before posSlice / removeBatchDim: from a run that keeps nothing.
-    this.observers.push(shapeObserver);
-    try {
-      const out = this.runWithHooks(input, { ...options, returnType: "none" });
-      disposeOutput(out);
-    } finally {
-      this.observers = this.observers.filter((o) => o !== shapeObserver);
+    const run: ObservedRun = (observer, returnType) =>
+      this.observed(observer, () => this.runWithHooks(input, { ...options, returnType: returnType as "logits" }));
+    const grads = gradientsAtHookPoints(run, names, options.metric!);
+    if (options.posSlice === undefined && !options.removeBatchDim) return grads;
+    for (const [name, full] of grads) {
+      grads.set(
+        name,
+        tf.tidy(() => {
+          const sliced = options.posSlice !== undefined ? slicePositions(name, full, options.posSlice) : full;
+          return options.removeBatchDim ? sliced.squeeze([0]) : sliced;
+        }),
+      );
+      full.dispose();
     }
-    const probes = names.map((name) => tf.zeros(shapes.get(name)!));
-    const probeByName = new Map(names.map((name, i) => [name, probes[i]]));
-    const probeObserver = (name: string, activation: tf.Tensor): tf.Tensor => {
-      const probe = probeByName.get(name);
-      return probe ? tf.add(activation, probe) : activation;
-    };
-    this.observers.push(probeObserver);
-    let grads: tf.Tensor[];
-    try {
-      grads = tf.grads((...xs: tf.Tensor[]) => {
-        void xs;
-        const logits = this.runWithHooks(input, { ...options, returnType: "logits" });
-        const value = options.metric!(logits);
-        if (value.size !== 1) throw new Error(`The metric must return a scalar; it returned shape [${value.shape.join(", ")}].`);
-        return value.reshape([]);
-      })(probes);
-    } finally {
-      this.observers = this.observers.filter((o) => o !== probeObserver);
-      probes.forEach((p) => p.dispose());
-    }
-    const out = new Map<string, tf.Tensor>();
-    names.forEach((name, i) => {
-      let g = grads[i];
-      if (options.posSlice !== undefined || options.removeBatchDim) {
-        const full = g;
-        g = tf.tidy(() => {
-          let t = options.posSlice !== undefined ? slicePositions(name, full, options.posSlice) : full;
-          if (options.removeBatchDim) t = t.squeeze([0]);
-          return t;
-        });
-        full.dispose();
-      }
-      out.set(name, g);
-    });
-    return out;
+    return grads;
   }
 
   /**
