@@ -17,7 +17,7 @@ export { HookPoint, type HookFn, type HookContext, type HookSelector } from "./h
 export { actName, type HookName, type ShortActName, type BlockHookSuffix } from "./hooks/hookNames";
 export * from "./tokenizers";
 export { loadPretrainedWeights, type LoadPretrainedOptions, type PretrainedWeights } from "./loading/pretrained";
-export { MODEL_ALIASES, defaultCacheDir, ensureHubSnapshot, type HubOptions } from "./loading/hub";
+export { MODEL_ALIASES, defaultCacheDir, ensureHubSnapshot, ensureHubTokenizerFiles, type HubOptions } from "./loading/hub";
 export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, DEFAULT_PROCESSING, type ProcessWeightsOptions } from "./loading/processWeights";
 export { convertHfCheckpoint, convertGpt2, convertNeox, convertLlama, SUPPORTED_ARCHITECTURES } from "./loading/convert";
 export { readSafetensors, readSafetensorsHeader, readSafetensorsRaw, writeSafetensors, serializeSafetensors, parseSafetensors, type RawTensor } from "./loading/safetensors";

@@ -6,6 +6,7 @@ import { ready, tf } from "../src/backend";
 import { ensureHubTokenizerFiles, type FetchLike, repoCacheDir } from "../src/loading/hub";
 import { loadPretrainedWeights } from "../src/loading/pretrained";
 import { writeSafetensors, type RawTensor } from "../src/loading/safetensors";
+import { HookedTransformer } from "../src/model/hookedTransformer";
 import { encodeText } from "../src/model/tokenInput";
 import { gpt2Tokenizer, HfTokenizer, tokenizerFromJSON, tokenizerToJSON } from "../src/tokenizers";
 import { randomHfWeights, tinyHfConfigs } from "./reference";
@@ -259,8 +260,14 @@ describe("a SentencePiece BPE with byte fallback (Llama layout)", () => {
     expect(bare.eosTokenId).toBeUndefined();
     expect(bare.addBosToken).toBe(true);
     // special_tokens_map.json fills in what tokenizer_config.json leaves out
-    const mapped = new HfTokenizer(llamaJson(), { add_bos_token: false }, { specialTokensMap: { eos_token: "</s>", pad_token: "<unk>" } });
+    const specialTokensMap = { eos_token: "</s>", pad_token: "<unk>" };
+    const mapped = new HfTokenizer(llamaJson(), { add_bos_token: false }, { specialTokensMap });
     expect([mapped.bosTokenId, mapped.eosTokenId, mapped.padTokenId, mapped.addBosToken]).toEqual([1, 2, 0, false]);
+    // ... and overrides an older tokenizer_config.json, but not a newer one (with added_tokens_decoder)
+    const older = new HfTokenizer(llamaJson(), { pad_token: "</s>" }, { specialTokensMap });
+    expect(older.padTokenId).toBe(0);
+    const newer = new HfTokenizer(llamaJson(), { pad_token: "</s>", added_tokens_decoder: {} }, { specialTokensMap });
+    expect([newer.padTokenId, newer.eosTokenId]).toEqual([2, 2]);
   });
 });
 
@@ -522,5 +529,25 @@ describe("loading models with tokenizer files", () => {
     expect(loaded.tokenizerName).toBe("gpt2");
     expect(loaded.tokenizerDir).toBeUndefined();
     expect(hub.requests).toEqual(["config.json", "model.safetensors"]);
+  });
+});
+
+describe("HookedTransformer.fromPretrained with a tokenizer.json", () => {
+  it("attaches the model's own tokenizer, so text input works", async () => {
+    const dir = tempDir("neox-with-tokenizer");
+    const config = { ...(tinyHfConfigs.neox as Record<string, unknown>), vocab_size: 300 };
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
+    await writeSafetensors(path.join(dir, "model.safetensors"), toRaw(randomHfWeights("neox", config, 5)));
+    fs.writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(neoxJson()));
+    fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify(NEOX_CONFIG));
+    const model = await HookedTransformer.fromPretrained(dir);
+    expect(model.tokenizer).toBeInstanceOf(HfTokenizer);
+    const tokens = model.toTokens("the cat");
+    expect((tokens.arraySync() as number[][])[0]).toEqual([0, ...model.tokenizer!.encode("the cat")]);
+    const logits = model.forward("the cat");
+    expect(logits.shape).toEqual([1, tokens.shape[1], 300]);
+    tokens.dispose();
+    logits.dispose();
+    model.dispose();
   });
 });

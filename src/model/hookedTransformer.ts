@@ -29,6 +29,7 @@ import { sliceAlong, type PosSlice } from "../cache/posSlice";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { loadPretrainedWeights, type LoadPretrainedOptions } from "../loading/pretrained";
 import { getTokenizer } from "../tokenizers";
+import { HfTokenizer } from "../tokenizers/hfTokenizer";
 
 export type ForwardReturnType = "logits" | "loss" | "both" | "none";
 
@@ -160,6 +161,13 @@ export class HookedTransformer implements CacheModel {
     const loaded = await loadPretrainedWeights(nameOrDir, options);
     try {
       let tokenizer = loaded.tokenizerName ? getTokenizer(loaded.tokenizerName) : undefined;
+      if (!tokenizer && loaded.tokenizerDir) {
+        try {
+          tokenizer = await HfTokenizer.fromDirectory(loaded.tokenizerDir);
+        } catch (error) {
+          warnOnce(`tokenizer-load-${loaded.tokenizerDir}`, `the model loaded, but its tokenizer did not (${(error as Error).message}); pass token ids, or set one with model.setTokenizer.`);
+        }
+      }
       if (tokenizer && tokenizer.vocabSize > (loaded.config.dVocab as number)) {
         warnOnce(
           `tokenizer-size-${loaded.config.dVocab}`,

@@ -14,7 +14,10 @@ export interface HfTokenizerOptions {
   dir?: string;
   /** Short identifier; default "hf". */
   name?: string;
-  /** special_tokens_map.json, parsed: fallback for special tokens tokenizer_config.json does not name. */
+  /**
+   * special_tokens_map.json, parsed. Its special tokens override those of a tokenizer_config.json
+   * without "added_tokens_decoder" (older files), and fill in for a newer one.
+   */
   specialTokensMap?: unknown;
 }
 
@@ -62,8 +65,9 @@ const SPECIAL_TOKENS_FILE = "special_tokens_map.json";
  *   tokenizer_config.json sets `clean_up_tokenization_spaces: true`.
  * - `tokenStrings` gives each token's text as it reads inside a sequence: Llama's "▁world" is
  *   " world" (decoding it alone at the start of a text would drop the space).
- * - BOS / EOS / pad come from tokenizer_config.json (else special_tokens_map.json); a missing
- *   BOS / EOS is taken from what the post-processor adds around a text.
+ * - BOS / EOS / pad come from tokenizer_config.json and special_tokens_map.json (which one wins
+ *   follows Hugging Face); a BOS / EOS neither names is taken from what the post-processor adds
+ *   around a text.
  */
 export class HfTokenizer implements Tokenizer {
   readonly name: string;
@@ -112,11 +116,15 @@ export class HfTokenizer implements Tokenizer {
     if (maxId < 0) throw new Error(`HfTokenizer: ${jsonFile} has an empty vocabulary`);
     this.vocabSize = maxId + 1;
 
+    // As in Hugging Face: special_tokens_map.json overrides an older tokenizer_config.json (one
+    // without "added_tokens_decoder"); a newer one has the last word.
+    const sources: (readonly [JsonObject, string])[] = [
+      [config, configFile],
+      [specialMap, mapFile],
+    ];
+    if (!("added_tokens_decoder" in config)) sources.reverse();
     const named = (key: string): { id: number | undefined; given: boolean } => {
-      for (const [source, file] of [
-        [config, configFile],
-        [specialMap, mapFile],
-      ] as const) {
+      for (const [source, file] of sources) {
         if (!(key in source)) continue;
         const text = specialTokenText(source[key], key, file);
         if (text === undefined) return { id: undefined, given: true };
