@@ -26,9 +26,11 @@ export class ParamStore {
       }
       existing.assign(value.dtype === "float32" ? value : tf.tidy(() => value.toFloat()));
     } else {
-      const copy = tf.tidy(() => (value.dtype === "float32" ? value.clone() : value.toFloat()));
-      this.variables.set(name, tf.variable(copy, true, `mechlab/${name}/${uniqueSuffix()}`));
-      copy.dispose();
+      // tf.variable shares the value's data (reference-counted) rather than copying it, so the
+      // caller may dispose `value` and the variable keeps the numbers.
+      const source = value.dtype === "float32" ? value : tf.tidy(() => value.toFloat());
+      this.variables.set(name, tf.variable(source, true, `mechlab/${name}/${uniqueSuffix()}`));
+      if (source !== value) source.dispose();
     }
   }
 
