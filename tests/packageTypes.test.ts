@@ -8,45 +8,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-
-// The compiler tslab ships, not the project's own.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const ts = require("@tslab/typescript-for-tslab") as typeof import("typescript");
-const ROOT = path.resolve(__dirname, "..");
-
-function diagnosticsFor(source: string): string[] {
-  // The file sits inside the checkout so "mechlab" resolves through node_modules/mechlab, as in a notebook.
-  const dir = fs.mkdtempSync(path.join(ROOT, "build-typecheck-"));
-  const file = path.join(dir, "cell.ts");
-  fs.writeFileSync(file, source);
-  try {
-    const program = ts.createProgram([file], {
-      module: ts.ModuleKind.CommonJS,
-      moduleResolution: ts.ModuleResolutionKind.NodeJs,
-      target: ts.ScriptTarget.ES2020,
-      strict: true,
-      esModuleInterop: true,
-      noEmit: true,
-      types: ["node"],
-      typeRoots: [path.join(ROOT, "node_modules/@types")],
-    });
-    // The kernel reports diagnostics of the cell itself; mechlab's own declarations must be clean
-    // too. (Third-party declarations are not checked, as with skipLibCheck.)
-    const ours = (d: import("typescript").Diagnostic) =>
-      !d.file || d.file.fileName === file || d.file.fileName.startsWith(path.join(ROOT, "dist")) || d.file.fileName.includes("/node_modules/mechlab/");
-    return ts
-      .getPreEmitDiagnostics(program)
-      .filter(ours)
-      .map((d) => `${d.file ? path.relative(ROOT, d.file.fileName) + ": " : ""}${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { ROOT, tslabDiagnostics, tslabTs as ts } from "./helpers/tslabTypecheck";
 
 describe("the published types", () => {
   it("compile with tslab's TypeScript 5.0 under node10 resolution", () => {
     expect(ts.version.startsWith("5.0")).toBe(true);
-    const errors = diagnosticsFor(`
+    const errors = tslabDiagnostics(`
       import { HookedTransformer, ready, tf, backendInfo, type HookName } from "mechlab";
       async function main() {
         await ready();
@@ -63,7 +30,7 @@ describe("the published types", () => {
   });
 
   it("a misspelled hook name fails to compile", () => {
-    const errors = diagnosticsFor(`
+    const errors = tslabDiagnostics(`
       import type { HookName } from "mechlab";
       const name: HookName = "blocks.0.attn.hook_patern";
       export { name };

@@ -13,10 +13,8 @@ import { ready } from "../src/backend";
 import { repoCacheDir, resolveRepoId } from "../src/loading/hub";
 import { writeSafetensors, type RawTensor } from "../src/loading/safetensors";
 import { randomHfWeights } from "./reference";
+import { ROOT, tslabDiagnostics, tslabTs as ts } from "./helpers/tslabTypecheck";
 
-const ROOT = path.resolve(__dirname, "..");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const ts = require("@tslab/typescript-for-tslab") as typeof import("typescript");
 
 function readmeExample(): string {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -62,27 +60,7 @@ beforeAll(async () => {
 
 describe("README example", () => {
   it("type-checks with tslab's TypeScript", () => {
-    const dir = fs.mkdtempSync(path.join(ROOT, "build-readme-"));
-    const file = path.join(dir, "example.ts");
-    fs.writeFileSync(file, asScript(readmeExample()));
-    try {
-      const program = ts.createProgram([file], {
-        module: ts.ModuleKind.CommonJS,
-        moduleResolution: ts.ModuleResolutionKind.NodeJs,
-        target: ts.ScriptTarget.ES2020,
-        strict: true,
-        noEmit: true,
-        types: ["node"],
-        typeRoots: [path.join(ROOT, "node_modules/@types")],
-      });
-      const errors = ts
-        .getPreEmitDiagnostics(program)
-        .filter((d) => d.file?.fileName === file)
-        .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
-      expect(errors).toEqual([]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(tslabDiagnostics(asScript(readmeExample()))).toEqual([]);
   });
 
   it("runs as written, loading gpt2 from the cache without the network", () => {
