@@ -1,6 +1,6 @@
 /**
  * mechlab quick start: build a small model with the offline GPT-2 tokenizer, run it with hooks
- * and an activation cache, ablate a head, save and reload it. Run with `npm start`.
+ * and an activation cache, ablate a head, save and reload it. Run with `npm run example`.
  */
 import * as os from "os";
 import * as path from "path";

@@ -21,3 +21,4 @@ export { MODEL_ALIASES, defaultCacheDir, ensureHubSnapshot, ensureHubTokenizerFi
 export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, DEFAULT_PROCESSING, type ProcessWeightsOptions } from "./loading/processWeights";
 export { convertHfCheckpoint, convertGpt2, convertNeox, convertLlama, SUPPORTED_ARCHITECTURES } from "./loading/convert";
 export { readSafetensors, readSafetensorsHeader, readSafetensorsRaw, writeSafetensors, serializeSafetensors, parseSafetensors, type RawTensor } from "./loading/safetensors";
+export { WidgetModel, DOM_WIDGET_DEFAULTS, registerWidgetControl, type WidgetState, type DOMWidgetState, type WidgetModelOptions, type ChangeEvent, type ChangesEvent, type CustomHandler } from "./widgets/runtime";

@@ -1,0 +1,221 @@
+/**
+ * The `mechlab` command end to end, as built (bin/mechlab.js → dist/kernel/cli.js), against
+ * Debian's Jupyter: install / uninstall of the kernelspec (through `jupyter kernelspec` and without
+ * Jupyter), `mechlab notebook` with and without Jupyter, and `mechlab run` on the notebooks in
+ * tests/fixtures/notebooks/ (executed by the real kernel through nbclient).
+ */
+import { spawn } from "child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { createServer } from "net";
+import { tmpdir } from "os";
+import { join } from "path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, ROOT, jupyterSandbox, mechlab, requireDebianJupyter, runCommand, type JupyterSandbox } from "./jupyterSetup";
+
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+const FIXTURES = join(ROOT, "tests", "fixtures", "notebooks");
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(file: string): { width: number; height: number } {
+  const data = readFileSync(file);
+  expect(data.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  expect(data.subarray(12, 16).toString("ascii")).toBe("IHDR");
+  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
+}
+
+/** Checks a kernelspec folder: kernel.json runs this Node on this package's bin, and the logos. */
+function expectValidKernelspec(dir: string): void {
+  const spec = JSON.parse(readFileSync(join(dir, "kernel.json"), "utf8"));
+  expect(spec.argv).toEqual([process.execPath, BIN, "kernel", "-f", "{connection_file}"]);
+  expect(existsSync(spec.argv[0])).toBe(true);
+  expect(existsSync(spec.argv[1])).toBe(true);
+  expect(spec.display_name).toBe("TypeScript (mechlab)");
+  expect(spec.language).toBe("typescript");
+  expect(spec.interrupt_mode).toBe("signal");
+  expect(spec.env).toMatchObject({ TF_CPP_MIN_LOG_LEVEL: "2" });
+  expect(spec.metadata).toMatchObject({ mechlab: { version: pkg.version } });
+  expect(pngSize(join(dir, "logo-32x32.png"))).toEqual({ width: 32, height: 32 });
+  expect(pngSize(join(dir, "logo-64x64.png"))).toEqual({ width: 64, height: 64 });
+  expect(readFileSync(join(dir, "logo-svg.svg"), "utf8")).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*viewBox="0 0 64 64"/);
+}
+
+/** `jupyter kernelspec list --json` in an environment: name → resource folder. */
+async function jupyterKernelspecs(env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const listed = await runCommand("jupyter", ["kernelspec", "list", "--json"], { env });
+  expect(listed.status, listed.stderr).toBe(0);
+  const specs = JSON.parse(listed.stdout).kernelspecs as Record<string, { resource_dir: string }>;
+  return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, spec.resource_dir]));
+}
+
+/** An environment in which no `jupyter` (nor python) can be found: PATH is an empty folder. */
+function withoutJupyter(base: NodeJS.ProcessEnv, emptyDir: string): NodeJS.ProcessEnv {
+  return { ...base, PATH: emptyDir };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as import("net").AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+let sandbox: JupyterSandbox;
+let scratch: string;
+
+beforeAll(() => {
+  requireDebianJupyter();
+  sandbox = jupyterSandbox();
+  scratch = mkdtempSync(join(tmpdir(), "mechlab-cli-test-"));
+});
+
+afterAll(() => {
+  sandbox?.dispose();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("mechlab --help / --version / bad command lines", () => {
+  it("prints usage naming every command, and the package version", async () => {
+    const help = await mechlab(["--help"]);
+    expect(help.status).toBe(0);
+    for (const command of ["notebook", "run", "install", "uninstall", "kernel"]) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    const version = await mechlab(["--version"]);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe(pkg.version);
+    const runHelp = await mechlab(["run", "--help"]);
+    expect(runHelp.status).toBe(0);
+    expect(runHelp.stdout).toContain("Usage: mechlab run NOTEBOOK… [--out DIR] [--timeout S]");
+  });
+
+  it("rejects an unknown command, an unknown option and a bad value with status 2 and a hint", async () => {
+    const unknown = await mechlab(["frobnicate"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    expect(unknown.stderr).toContain("notebook, run, install, uninstall, kernel");
+    const option = await mechlab(["install", "--global"]);
+    expect(option.status).toBe(2);
+    expect(option.stderr).toContain("mechlab install: unknown option '--global'");
+    const both = await mechlab(["install", "--user", "--prefix", scratch]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("--user and --prefix cannot be combined");
+    const timeout = await mechlab(["run", join(FIXTURES, "smoke.ipynb"), "--timeout", "soon"]);
+    expect(timeout.status).toBe(2);
+    expect(timeout.stderr).toContain('--timeout takes a positive number, got "soon"');
+    const none = await mechlab(["run"]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("name at least one notebook");
+  });
+});
+
+describe("mechlab install / uninstall", () => {
+  it("installs into a prefix through `jupyter kernelspec install`, Jupyter sees it there, uninstall removes it", async () => {
+    const prefix = join(scratch, "prefix");
+    const installed = await mechlab(["install", "--prefix", prefix], { env: sandbox.env });
+    expect(installed.status, installed.stderr).toBe(0);
+    const dir = join(prefix, "share", "jupyter", "kernels", "mechlab");
+    expect(installed.stdout).toContain(`in ${dir} (jupyter kernelspec install)`);
+    expectValidKernelspec(dir);
+
+    const env = { ...sandbox.env, JUPYTER_PATH: join(prefix, "share", "jupyter") };
+    expect((await jupyterKernelspecs(env)).mechlab).toBe(dir);
+    expect((await jupyterKernelspecs(sandbox.env)).mechlab).toBeUndefined();
+
+    const removed = await mechlab(["uninstall", "--prefix", prefix], { env: sandbox.env });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(`Removed the mechlab kernelspec from ${dir}`);
+    expect(existsSync(dir)).toBe(false);
+    expect((await jupyterKernelspecs(env)).mechlab).toBeUndefined();
+
+    const again = await mechlab(["uninstall", "--prefix", prefix], { env: sandbox.env });
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain("No mechlab kernelspec to remove there");
+  });
+
+  it("installs for the user by default (Jupyter's data folder)", async () => {
+    const installed = await mechlab(["install"], { env: sandbox.env });
+    expect(installed.status, installed.stderr).toBe(0);
+    const dir = join(sandbox.env.JUPYTER_DATA_DIR!, "kernels", "mechlab");
+    expectValidKernelspec(dir);
+    expect((await jupyterKernelspecs(sandbox.env)).mechlab).toBe(dir);
+    const removed = await mechlab(["uninstall", "--user"], { env: sandbox.env });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("without Jupyter writes the kernelspec where Jupyter will look (~/.local/share/jupyter/kernels)", async () => {
+    const home = join(scratch, "home");
+    const empty = mkdtempSync(join(scratch, "empty-path-"));
+    const env = withoutJupyter({ ...process.env, HOME: home }, empty);
+    delete env.JUPYTER_DATA_DIR;
+    delete env.XDG_DATA_HOME;
+    const installed = await mechlab(["install"], { env });
+    expect(installed.status, installed.stderr).toBe(0);
+    const dir = join(home, ".local", "share", "jupyter", "kernels", "mechlab");
+    expect(installed.stdout).toContain(`in ${dir} (direct write)`);
+    expectValidKernelspec(dir);
+    // The very folder real Jupyter reads for that user:
+    expect((await jupyterKernelspecs({ ...sandbox.env, HOME: home, JUPYTER_DATA_DIR: join(home, ".local", "share", "jupyter") })).mechlab).toBe(dir);
+    const removed = await mechlab(["uninstall"], { env });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe("mechlab notebook", () => {
+  it("without Jupyter on PATH says exactly what to install, and changes nothing", async () => {
+    const home = join(scratch, "home-no-jupyter");
+    const empty = mkdtempSync(join(scratch, "empty-path-"));
+    const result = await mechlab(["notebook"], { env: withoutJupyter({ ...process.env, HOME: home }, empty) });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Jupyter is not installed");
+    expect(result.stderr).toContain("sudo apt-get install jupyter-notebook");
+    expect(result.stderr).toContain("pip install notebook");
+    expect(result.stderr).toContain("pip install jupyterlab");
+    expect(existsSync(home)).toBe(false);
+  });
+
+  it("registers the kernel for the user, starts Jupyter on the folder and prints the URL; the server lists the kernel", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, "notebook", FIXTURES, "--no-browser", "--port", String(port), "--ip", "127.0.0.1"], {
+      env: sandbox.env,
+      cwd: scratch,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += String(chunk)));
+    const exited = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+    try {
+      const url = await new Promise<string>((resolveUrl, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL after 60 s\nstdout:\n${stdout}\nstderr:\n${stderr}`)), 60_000);
+        child.stdout.on("data", (chunk) => {
+          stdout += String(chunk);
+          const match = /mechlab: Jupyter Notebook is running at (\S+)/.exec(stdout);
+          if (match) {
+            clearTimeout(timer);
+            resolveUrl(match[1]);
+          }
+        });
+      });
+      expect(stdout).toContain(`mechlab: kernel "TypeScript (mechlab)" registered in ${join(sandbox.env.JUPYTER_DATA_DIR!, "kernels", "mechlab")}`);
+      expect(stdout).toContain(`mechlab: starting Jupyter Notebook on ${FIXTURES}`);
+      const parsed = new URL(url);
+      expect(parsed.port).toBe(String(port));
+      const token = parsed.searchParams.get("token");
+      const api = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`);
+      expect(api.status).toBe(200);
+      const specs = (await api.json()) as { kernelspecs: Record<string, { spec: { display_name: string; language: string }; resources: Record<string, string> }> };
+      expect(specs.kernelspecs.mechlab.spec).toMatchObject({ display_name: "TypeScript (mechlab)", language: "typescript" });
+      expect(Object.keys(specs.kernelspecs.mechlab.resources)).toEqual(expect.arrayContaining(["logo-32x32", "logo-64x64"]));
+      const contents = await fetch(`http://127.0.0.1:${port}/api/contents?token=${token}`);
+      const names = ((await contents.json()) as { content: { name: string }[] }).content.map((entry) => entry.name);
+      expect(names).toContain("smoke.ipynb");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).not.toBeNull();
+  });
+});
