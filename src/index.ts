@@ -22,3 +22,6 @@ export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, fol
 export { convertHfCheckpoint, convertGpt2, convertNeox, convertLlama, SUPPORTED_ARCHITECTURES } from "./loading/convert";
 export { readSafetensors, readSafetensorsHeader, readSafetensorsRaw, writeSafetensors, serializeSafetensors, parseSafetensors, type RawTensor } from "./loading/safetensors";
 export { WidgetModel, DOM_WIDGET_DEFAULTS, registerWidgetControl, type WidgetState, type DOMWidgetState, type WidgetModelOptions, type ChangeEvent, type ChangesEvent, type CustomHandler } from "./widgets/runtime";
+export { toMimeBundle, plainText, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "./display/mimeBundle";
+export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayValueOptions } from "./notebook/display";
+export { input, password } from "./notebook/input";

@@ -120,9 +120,13 @@ async function runOne(python: string, job: Job, timeout: number | undefined, env
     console.log(`ok     ${shown(job.input)}: ${result.executed} code cells in ${seconds} s → ${written}`);
     return true;
   }
-  console.error(`FAILED ${shown(job.input)}: ${describeFailure(result.failure!)}`);
+  const failure = result.failure!;
+  console.error(`FAILED ${shown(job.input)}: ${describeFailure(failure)}`);
   console.error(`       outputs up to the failure: ${written}`);
-  const log = tail(stderr, 20);
+  // An error in a cell explains itself; when the kernel died, timed out or never started, the
+  // runner's and the kernel's own log say why.
+  const cellError = failure.index !== null && failure.ename !== "DeadKernel" && failure.ename !== "Timeout";
+  const log = cellError ? "" : tail(stderr, 30);
   if (log) console.error(`       runner and kernel log:\n${indent(log, "         ")}`);
   return false;
 }
@@ -132,10 +136,10 @@ export function describeFailure(failure: CellFailure): string {
   const firstLine = failure.source.split("\n").find((line) => line.trim() !== "") ?? "";
   const where = failure.index === null ? "before the first cell" : `cell ${failure.index} (counting from 0, first line: ${firstLine.trim()})`;
   const error = failure.evalue ? `${failure.ename}: ${failure.evalue}` : failure.ename;
-  const traceback = failure.traceback.map(stripAnsi).join("\n").trim();
-  const lines = [`${where} failed with ${error}`];
-  if (traceback && traceback !== error) lines.push(indent(traceback, "         "));
-  return lines.join("\n");
+  const traceback = failure.traceback.map(stripAnsi).join("\n").split("\n");
+  if (traceback[0]?.trim() === error) traceback.shift(); // most tracebacks start with the error line itself
+  const rest = traceback.join("\n").trim();
+  return rest ? `${where} failed with ${error}\n${indent(rest, "         ")}` : `${where} failed with ${error}`;
 }
 
 function parseResult(stdout: string): RunResult | undefined {

@@ -36,7 +36,7 @@ def describe_failure(nb, index, exc, timeout):
     failure = {"index": index, "source": cell.source if cell is not None else ""}
     output = error_output(cell) if cell is not None else None
     if isinstance(exc, CellTimeoutError):
-        failure.update(ename="Timeout", evalue=f"the cell ran longer than --timeout {timeout} s", traceback=[])
+        failure.update(ename="Timeout", evalue=f"the cell ran longer than --timeout {timeout:g} s", traceback=[])
     elif isinstance(exc, DeadKernelError):
         failure.update(ename="DeadKernel", evalue="the kernel died while running the cell", traceback=[])
     elif output is not None:

@@ -71,8 +71,57 @@ function loadTslabModule<T>(name: string, ts: object): T {
   return mod.exports as T;
 }
 
-export function createCellCompiler(options: { cwd: string; mechlabRoot: string }): CellCompiler {
+export interface CellCompilerOptions {
+  cwd: string;
+  mechlabRoot: string;
+  /** Whether a name is a top-level name of an earlier cell (see previousNamesInShorthands). */
+  isEarlierCellName?: (name: string) => boolean;
+}
+
+/**
+ * tslab rewrites references to earlier cells' names as `exports.name`, except in shorthand
+ * properties (`{ x }`), which then fail at run time. This transformer (run on the cell's
+ * JavaScript before the CommonJS transform, so the source map stays exact) writes them out as
+ * `{ x: exports.x }` when the name is not declared anywhere in the cell.
+ */
+function previousNamesInShorthands(ts: typeof TS, isEarlierCellName: (name: string) => boolean): TS.TransformerFactory<TS.SourceFile> {
+  return (context) => (file) => {
+    const declared = new Set<string>();
+    const collect = (node: TS.Node): void => {
+      const name = (node as { name?: TS.Node }).name;
+      if (
+        name &&
+        ts.isIdentifier(name) &&
+        (ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isBindingElement(node) || ts.isFunctionDeclaration(node) ||
+          ts.isFunctionExpression(node) || ts.isClassDeclaration(node) || ts.isClassExpression(node) || ts.isImportSpecifier(node) ||
+          ts.isImportClause(node) || ts.isNamespaceImport(node) || ts.isEnumDeclaration(node) || ts.isImportEqualsDeclaration(node))
+      ) {
+        declared.add(name.text);
+      }
+      ts.forEachChild(node, collect);
+    };
+    collect(file);
+    const visit = (node: TS.Node): TS.Node => {
+      if (ts.isShorthandPropertyAssignment(node) && !node.objectAssignmentInitializer) {
+        const name = node.name.text;
+        if (!declared.has(name) && isEarlierCellName(name)) {
+          const replacement = ts.factory.createPropertyAssignment(
+            ts.factory.createIdentifier(name),
+            ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), name),
+          );
+          return ts.setTextRange(replacement, node);
+        }
+      }
+      return ts.visitEachChild(node, visit, context);
+    };
+    return ts.visitNode(file, visit) as TS.SourceFile;
+  };
+}
+
+export function createCellCompiler(options: CellCompilerOptions): CellCompiler {
   const ts = loadTslabTypescript();
+  // As tslab sets it process-wide when its converter loads (file watching relies on it).
+  ts.sys.useCaseSensitiveFileNames = true;
   const sys = forwardingSys(ts.sys, options.mechlabRoot, options.cwd);
 
   let lastDiagnostics: readonly TS.Diagnostic[] = [];
@@ -88,13 +137,17 @@ export function createCellCompiler(options: { cwd: string; mechlabRoot: string }
     transpileModule(input: string, transpileOptions: TS.TranspileOptions): TS.TranspileOutput {
       const inline = INLINE_MAP.exec(input);
       const source = inline ? input.slice(0, inline.index) : input;
+      const inputMap = inline ? Buffer.from(inline[1], "base64").toString("utf8") : undefined;
+      // The cell itself (not a .ts file next to the notebook it imports).
+      const isCell = inputMap !== undefined && (JSON.parse(inputMap) as { sources: string[] }).sources.some((s) => s.endsWith("__tslab__.ts"));
       const result = ts.transpileModule(source, {
         ...transpileOptions,
         compilerOptions: { ...transpileOptions.compilerOptions, sourceMap: true, inlineSourceMap: false },
+        transformers: isCell && options.isEarlierCellName ? { before: [previousNamesInShorthands(ts, options.isEarlierCellName)] } : undefined,
       });
       const outputText = result.outputText.replace(TRAILING_MAP_COMMENT, "\n");
-      if (inline && result.sourceMapText) {
-        const first = decodeSourceMap(Buffer.from(inline[1], "base64").toString("utf8"));
+      if (inputMap !== undefined && result.sourceMapText) {
+        const first = decodeSourceMap(inputMap);
         mapsByOutput.set(outputText, composeMaps(first, decodeSourceMap(result.sourceMapText)));
       }
       return { ...result, outputText };

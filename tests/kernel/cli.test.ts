@@ -5,7 +5,7 @@
  * tests/fixtures/notebooks/ (executed by the real kernel through nbclient).
  */
 import { spawn } from "child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -217,5 +217,119 @@ describe("mechlab notebook", () => {
       child.kill("SIGTERM");
     }
     expect(await exited).not.toBeNull();
+  });
+});
+
+interface NotebookOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, string | string[]>;
+  execution_count?: number;
+  ename?: string;
+  evalue?: string;
+}
+
+interface Notebook {
+  cells: { cell_type: string; outputs?: NotebookOutput[] }[];
+  metadata: { kernelspec?: { name: string }; language_info?: { name: string } };
+}
+
+const joined = (text: string | string[] | undefined): string => (Array.isArray(text) ? text.join("") : (text ?? ""));
+
+/** A notebook file with its multi-line strings (stored as lists of lines) joined. */
+function readNotebook(file: string): Notebook {
+  const notebook = JSON.parse(readFileSync(file, "utf8")) as Notebook;
+  for (const cell of notebook.cells) {
+    for (const output of cell.outputs ?? []) {
+      if (output.text !== undefined) output.text = joined(output.text);
+      for (const mime of Object.keys(output.data ?? {})) {
+        const value = output.data![mime];
+        if (Array.isArray(value) && value.every((line) => typeof line === "string")) output.data![mime] = joined(value);
+      }
+    }
+  }
+  return notebook;
+}
+
+describe("mechlab run", () => {
+  it("executes a notebook through the kernel and writes the executed .ipynb and .html (default: build/notebooks)", async () => {
+    const cwd = mkdtempSync(join(scratch, "run-"));
+    const result = await mechlab(["run", join(FIXTURES, "smoke.ipynb")], { env: sandbox.env, cwd });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ok {5}.*smoke\.ipynb: 4 code cells in [\d.]+ s → build\/notebooks\/smoke\.ipynb, build\/notebooks\/smoke\.html$/m);
+
+    const executed = readNotebook(join(cwd, "build", "notebooks", "smoke.ipynb"));
+    expect(executed.metadata.kernelspec?.name).toBe("mechlab");
+    expect(executed.metadata.language_info?.name).toBe("typescript");
+    const [markdown, value, print, shown, tensor] = executed.cells;
+    expect(markdown.cell_type).toBe("markdown");
+    // `const answer = 6 * 7; answer` → its value as the cell's result
+    expect(value.outputs).toEqual([expect.objectContaining({ output_type: "execute_result", execution_count: 1, data: { "text/plain": "42" } })]);
+    // console.log → stdout
+    expect(print.outputs).toEqual([expect.objectContaining({ output_type: "stream", name: "stdout", text: "hello from mechlab\n" })]);
+    // display.html → display_data
+    const displayed = shown.outputs!.find((output) => output.output_type === "display_data");
+    expect(joined(displayed?.data?.["text/html"])).toBe("<b>displayed by mechlab</b>");
+    // a tensor from mechlab → its dtype, shape and values
+    const tensorResult = tensor.outputs!.find((output) => output.output_type === "execute_result");
+    const tensorText = joined(tensorResult?.data?.["text/plain"]);
+    expect(tensorText).toContain("float32");
+    expect(tensorText).toMatch(/\[2, ?2\]/);
+    expect(tensorText).toMatch(/1\.?,? +2\.?[\s\S]*3\.?,? +4\.?/);
+
+    const html = readFileSync(join(cwd, "build", "notebooks", "smoke.html"), "utf8");
+    expect(html).toMatch(/^<!DOCTYPE html>/i);
+    expect(html).toContain("hello from mechlab");
+    expect(html).toContain("<b>displayed by mechlab</b>");
+    expect(html).toContain("float32");
+  });
+
+  it("stops a notebook at its failing cell, names it, still writes the files and exits 1", async () => {
+    const out = join(scratch, "run-failing");
+    const result = await mechlab(["run", join(FIXTURES, "failing.ipynb"), join(FIXTURES, "smoke.ipynb"), "--out", out], { env: sandbox.env, cwd: scratch });
+    expect(result.status, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/FAILED .*failing\.ipynb: cell 2 \(counting from 0, first line: const x = 2;\) failed with Error: boom in the third cell/);
+    expect(result.stderr).toContain('throw new Error("boom in the third cell");'); // the traceback shows the cell's line
+    expect(result.stdout).toMatch(/^ok {5}.*smoke\.ipynb/m); // the other notebook still runs
+    expect(result.stdout).toContain("1 of 2 notebooks ran without errors.");
+
+    const executed = readNotebook(join(out, "failing.ipynb"));
+    expect(executed.cells[0].outputs).toEqual([expect.objectContaining({ output_type: "execute_result", data: { "text/plain": "1" } })]);
+    expect(executed.cells[2].outputs).toEqual([expect.objectContaining({ output_type: "error", ename: "Error", evalue: "boom in the third cell" })]);
+    expect(executed.cells[3].outputs).toEqual([]);
+    expect(readFileSync(join(out, "failing.html"), "utf8")).toContain("boom in the third cell");
+  });
+
+  it("fails a cell that runs longer than --timeout and names it", async () => {
+    const notebook = join(scratch, "endless.ipynb");
+    writeFileSync(
+      notebook,
+      JSON.stringify({
+        cells: [{ cell_type: "code", execution_count: null, id: "spin", metadata: {}, outputs: [], source: ["let spins = 0;\n", "while (true) { spins++; }"] }],
+        metadata: {},
+        nbformat: 4,
+        nbformat_minor: 5,
+      }),
+    );
+    const result = await mechlab(["run", notebook, "--out", join(scratch, "run-endless"), "--timeout", "2"], { env: sandbox.env, cwd: scratch });
+    expect(result.status, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toContain("endless.ipynb: cell 0 (counting from 0, first line: let spins = 0;) failed with Timeout: the cell ran longer than --timeout 2 s");
+  });
+
+  it("refuses what it cannot run: a missing file, a non-notebook, two notebooks with one name", async () => {
+    const missing = await mechlab(["run", join(scratch, "nope.ipynb")], { env: sandbox.env });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("nope.ipynb: no such file");
+    const text = join(scratch, "notes.txt");
+    writeFileSync(text, "not a notebook");
+    const notNotebook = await mechlab(["run", text], { env: sandbox.env });
+    expect(notNotebook.status).toBe(2);
+    expect(notNotebook.stderr).toContain("is not a notebook (.ipynb)");
+    const copy = join(mkdtempSync(join(scratch, "copy-")), "smoke.ipynb");
+    writeFileSync(copy, readFileSync(join(FIXTURES, "smoke.ipynb")));
+    const clash = await mechlab(["run", join(FIXTURES, "smoke.ipynb"), copy], { env: sandbox.env });
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toContain("would both be written as smoke.ipynb");
   });
 });

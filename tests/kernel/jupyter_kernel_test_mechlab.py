@@ -39,7 +39,7 @@ class MechlabKernelTests(jupyter_kernel_test.KernelTests):
     code_hello_world = 'console.log("hello, world")'
     code_stderr = 'console.error("this goes to stderr")'
 
-    # complete_request: exact sets of matches (tslab's converter completes members by substring)
+    # complete_request: the exact set of matches for a member prefix
     completion_samples = [
         {"text": "Math.ma", "matches": {"max"}},
         {"text": "Math.PI.toFix", "matches": {"toFixed"}},
@@ -76,17 +76,18 @@ class MechlabKernelTests(jupyter_kernel_test.KernelTests):
     supported_history_operations = ("tail", "range", "search")
     code_history_pattern = "1 + 2*"
 
-    # execute_request → display_data
+    # execute_request → display_data (mechlab's display(), imported as a notebook does)
     code_display_data = [
-        {"code": 'display.html("<b>mechlab</b>")', "mime": "text/html"},
-        {"code": 'display({ "text/markdown": "*mechlab*", "text/plain": "mechlab" })', "mime": "text/markdown"},
+        {"code": 'import { display } from "mechlab";\ndisplay.html("<b>mechlab</b>");', "mime": "text/html"},
+        {"code": 'import { display } from "mechlab";\ndisplay.markdown("*mechlab*");', "mime": "text/markdown"},
+        {"code": 'import { display } from "mechlab";\ndisplay({ "image/svg+xml": "<svg xmlns=\'http://www.w3.org/2000/svg\'/>", "text/plain": "svg" });', "mime": "image/svg+xml"},
     ]
 
     # inspect_request
     code_inspect_sample = "Math.max"
 
     # execute_request → clear_output
-    code_clear_output = "clearOutput()"
+    code_clear_output = 'import { clearOutput } from "mechlab";\nclearOutput();'
 
 
 if __name__ == "__main__":
