@@ -300,7 +300,9 @@ class Engine implements MechlabExecutionEngine {
       const value = this.runner.take(compiled.lastExpressionVar);
       if (value !== undefined) {
         try {
-          cell.executeResult(toMimeBundle(value));
+          // An empty bundle (e.g. a display handle) means "nothing to show".
+          const bundle = toMimeBundle(value);
+          if (Object.keys(bundle).length > 0) cell.executeResult(bundle);
         } catch (error) {
           cell.stream("stderr", `the value could not be shown: ${(error as Error)?.message ?? error}\n`);
         }

@@ -38,10 +38,14 @@ function ownBundle(value: object): MimeBundle | undefined {
   return bundle as MimeBundle;
 }
 
-/** The MIME bundle notebooks show for `value`. Always has text/plain. */
+/**
+ * The MIME bundle notebooks show for `value`. Has text/plain, except that an object whose
+ * Jupyter.display method returns an empty bundle asks to show nothing (a display handle).
+ */
 export function toMimeBundle(value: unknown): MimeBundle {
   if ((typeof value === "object" && value !== null) || typeof value === "function") {
     const own = ownBundle(value);
+    if (own && Object.keys(own).length === 0) return own;
     if (own) return "text/plain" in own ? own : { ...own, "text/plain": plainText(value) };
     if (isTensor(value)) return { "text/plain": tensorText(value), "text/html": tensorHtml(value) };
     if (isTableLike(value)) return { "text/plain": tableText(value), "text/html": tableHtml(value) };

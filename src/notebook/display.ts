@@ -69,7 +69,9 @@ function displayValue(value: unknown, options: DisplayValueOptions = {}): Displa
   return {
     displayId,
     update: (next, updateOptions) => updateDisplay(displayId, next, updateOptions),
-  };
+    // As the last expression of a cell the handle shows nothing: the output is already there.
+    [Symbol.for("Jupyter.display")]: () => ({}),
+  } as DisplayHandle;
 }
 
 const asBundle = (mime: string, data: unknown, text: string) => new Bundle({ [mime]: data, "text/plain": text });

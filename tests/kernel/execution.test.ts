@@ -114,6 +114,13 @@ describe("display", () => {
     ]);
   });
 
+  it("a display handle as a cell's last expression adds no execute_result", async () => {
+    const { outcome, cell } = await run(`display.html("<i>x</i>")`);
+    expect(outcome.status).toBe("ok");
+    expect(cell.events.filter((e) => e.type === "display")).toHaveLength(1);
+    expect(results(cell)).toEqual([]);
+  });
+
   it("display and friends need no import; a plain object keyed by MIME types is shown as that bundle", async () => {
     const { outcome, cell } = await run(`display({ "text/markdown": "*md*", "text/plain": "md" });\nclearOutput();`);
     expect(outcome.status).toBe("ok");
