@@ -2,26 +2,18 @@
  * Widgets end to end in the product kernel (dist/kernel/main.js, `npm run build` first): a
  * TypeScript cell creates a WidgetModel from "mechlab" and shows it as its result; the client
  * plays the frontend (update with a binary buffer, echo, idle parenting, control comm).
- *
- * Needs the execution engine (kernel/execution/engine.ts); skipped, saying so, until it is built.
  */
-import { existsSync } from "fs";
-import { join } from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { builtKernelArgv, KernelClient } from "./protocolClient";
 import type { JupyterMessage } from "../../kernel/wire/message";
 
-const ROOT = join(__dirname, "../..");
-const ENGINE = join(ROOT, "dist/kernel/execution/engine.js");
-const hasEngine = existsSync(ENGINE) && existsSync(join(ROOT, "dist/kernel/main.js"));
-if (!hasEngine) console.warn(`widgetsProduct.test.ts: skipped, ${ENGINE} is not built yet`);
 
 const types = (messages: JupyterMessage[]) => messages.map((m) => (m.header.msg_type === "status" ? `status:${m.content.execution_state}` : m.header.msg_type));
 const floats = (buffer: Buffer) => [...new Float32Array(new Uint8Array(buffer).buffer)];
 const execute = (code: string) => ({ code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
 const TIMEOUT = 120_000;
 
-describe.skipIf(!hasEngine)("widgets in the product kernel", () => {
+describe("widgets in the product kernel", () => {
   let kernel: KernelClient;
   let modelId: string;
 
