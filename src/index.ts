@@ -25,3 +25,4 @@ export { WidgetModel, DOM_WIDGET_DEFAULTS, registerWidgetControl, type WidgetSta
 export { toMimeBundle, plainText, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "./display/mimeBundle";
 export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayValueOptions } from "./notebook/display";
 export { input, password } from "./notebook/input";
+export { interruptSignal, throwIfInterrupted } from "./notebook/interrupt";

@@ -13,6 +13,8 @@ export class CellOutput {
   private flushScheduled = false;
   /** Set once the execute_request has been answered (output may still arrive, e.g. from timers). */
   finished = false;
+  /** Aborted when the user interrupts this cell; long work it started polls `signal` to stop cleanly. */
+  readonly interruption = new AbortController();
 
   constructor(
     readonly io: CellIO,

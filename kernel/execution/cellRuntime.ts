@@ -29,5 +29,6 @@ export function createCellRuntime(currentCell: () => CellOutput | undefined, com
     display: (bundle, options) => cell("display()").displayData(bundle, options),
     clearOutput: (wait) => cell("clearOutput()").clearOutput(wait ?? false),
     requestInput: async (prompt, password) => cell(password ? "password()" : "input()").requestInput(prompt, password),
+    interruptSignal: () => currentCell()?.interruption.signal ?? new AbortController().signal,
   };
 }

@@ -434,6 +434,9 @@ class Engine implements MechlabExecutionEngine {
   }
 
   interrupt(): void {
+    // Work the cell started (a training loop, a sweep) sees its interruptSignal() abort; the
+    // latest cell is meant when none is running (background work started without await).
+    this.lastCell?.interruption.abort(new Error("interrupted"));
     this.interruptRunning?.();
   }
 

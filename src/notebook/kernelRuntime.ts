@@ -61,6 +61,8 @@ export interface KernelRuntime {
   clearOutput(wait?: boolean): void;
   /** Asks the frontend for a line of input over the stdin channel; rejects if the request did not allow stdin. */
   requestInput(prompt: string, password: boolean): Promise<string>;
+  /** Aborted when the user interrupts the cell that started the current work. */
+  interruptSignal?(): AbortSignal;
 }
 
 const RUNTIME = Symbol.for("mechlab.kernel.runtime");

@@ -262,6 +262,30 @@ describe("interrupt", () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it("interruptSignal() lets long work the cell started stop cleanly", async () => {
+    // The loop keeps running after the cell is abandoned, until it sees the signal.
+    const pending = run(
+      [
+        `import { interruptSignal } from "mechlab";`,
+        `const state = ((globalThis as any).longWork = { steps: 0, stopped: false });`,
+        `const signal = interruptSignal();`,
+        `void (async () => { while (!signal.aborted) { state.steps++; await new Promise((r) => setTimeout(r, 5)); } state.stopped = true; })();`,
+        `await new Promise(() => {});`,
+      ].join("\n"),
+    );
+    await sleep(100);
+    const work = (globalThis as Record<string, unknown>).longWork as { steps: number; stopped: boolean };
+    expect(work.steps).toBeGreaterThan(0);
+    expect(work.stopped).toBe(false);
+    engine.interrupt();
+    expect(errorOf((await pending).outcome).ename).toBe("Interrupted");
+    await sleep(50);
+    expect(work.stopped).toBe(true);
+    // A new cell gets a fresh signal.
+    const { cell } = await run(`import { interruptSignal } from "mechlab";\ninterruptSignal().aborted`);
+    expect(plainResult(cell)).toBe("false");
+  });
+
   it("interrupt with nothing running does nothing", async () => {
     engine.interrupt();
     expect((await run(`1`)).outcome.status).toBe("ok");
