@@ -22,6 +22,11 @@ export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, fol
 export { convertHfCheckpoint, convertGpt2, convertNeox, convertLlama, SUPPORTED_ARCHITECTURES } from "./loading/convert";
 export { readSafetensors, readSafetensorsHeader, readSafetensorsRaw, writeSafetensors, serializeSafetensors, parseSafetensors, type RawTensor } from "./loading/safetensors";
 export { WidgetModel, DOM_WIDGET_DEFAULTS, registerWidgetControl, type WidgetState, type DOMWidgetState, type WidgetModelOptions, type ChangeEvent, type ChangesEvent, type CustomHandler } from "./widgets/runtime";
+export { MechlabWidget, MECHLAB_MODEL_NAME, mechlabWidgetKeys, staticWidgetHtml, MECHLAB_WIDGET_MODULE, type MechlabWidgetState, type MechlabWidgetInit } from "./widgets";
+export { attentionPatterns, AttentionPatternsWidget, ATTENTION_VIEW, type AttentionState, type AttentionPatternsOptions } from "./widgets/attentionWidget";
+export { prepareAttention, type AttentionData, type AttentionDataOptions, type TokenOptions, type StrTokenSource } from "./widgets/attentionData";
+export { tokenColors, TokenColorsWidget, TOKEN_COLORS_VIEW, type TokenColorsState, type TokenColorsOptions } from "./widgets/tokenColorsWidget";
+export { prepareTokenColors, type TokenColorsData, type TokenColorsDataOptions, type TokenValues, type ColorScaleName } from "./widgets/tokenColorsData";
 export { toMimeBundle, plainText, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "./display/mimeBundle";
 export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayValueOptions } from "./notebook/display";
 export { input, password } from "./notebook/input";
