@@ -194,3 +194,18 @@ describe("weights", () => {
     m.dispose();
   });
 });
+
+describe("caches without a position axis", () => {
+  it("analysis methods explain that a single-index posSlice dropped the axis", () => {
+    const { output, cache } = model.runWithCache(tokens, { posSlice: -1 });
+    expect(cache.hasPosDim).toBe(false);
+    expect(() => cache.decomposeResid()).toThrow(/single-index posSlice.*posSlice \[p, p \+ 1\]/);
+    const kept = model.runWithCache(tokens, { posSlice: [7, 8] });
+    expect(kept.cache.hasPosDim).toBe(true);
+    const { stack } = kept.cache.decomposeResid();
+    expect(stack.shape).toEqual([6, 2, 1, 16]);
+    tf.dispose([output, kept.output, stack]);
+    cache.dispose();
+    kept.cache.dispose();
+  });
+});

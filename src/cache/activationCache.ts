@@ -29,13 +29,16 @@ export class ActivationCache {
   readonly model: CacheModel;
   /** Whether the batch axis was removed (runWithCache's removeBatchDim). */
   readonly hasBatchDim: boolean;
+  /** False when runWithCache's posSlice was a single index, which drops the position axis. */
+  readonly hasPosDim: boolean;
   private disposed = false;
 
-  constructor(model: CacheModel, activations: Map<string, tf.Tensor>, options: { gradients?: Map<string, tf.Tensor>; hasBatchDim?: boolean } = {}) {
+  constructor(model: CacheModel, activations: Map<string, tf.Tensor>, options: { gradients?: Map<string, tf.Tensor>; hasBatchDim?: boolean; hasPosDim?: boolean } = {}) {
     this.model = model;
     this.activations = activations;
     this.gradients = options.gradients ?? new Map();
     this.hasBatchDim = options.hasBatchDim ?? true;
+    this.hasPosDim = options.hasPosDim ?? true;
   }
 
   private checkAlive(): void {
@@ -108,7 +111,7 @@ export class ActivationCache {
     for (const [name, tensor] of this.activations) if (predicate(name)) kept.set(name, tensor.clone());
     const grads = new Map<string, tf.Tensor>();
     for (const [name, tensor] of this.gradients) if (predicate(name)) grads.set(name, tensor.clone());
-    return new ActivationCache(this.model, kept, { gradients: grads, hasBatchDim: this.hasBatchDim });
+    return new ActivationCache(this.model, kept, { gradients: grads, hasBatchDim: this.hasBatchDim, hasPosDim: this.hasPosDim });
   }
 
   // ---------------------------------------------------------------- analysis

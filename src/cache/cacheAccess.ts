@@ -26,6 +26,12 @@ export function posAxisOf(cache: ActivationCache): number {
  */
 export function requireCached(cache: ActivationCache, names: string[], method: string, hint = ""): void {
   if (cache.isDisposed) throw new Error(`${method}: this ActivationCache has been disposed; its tensors are gone. Run the model again to get a new cache.`);
+  if (!cache.hasPosDim) {
+    throw new Error(
+      `${method} needs the position axis, but this cache was made with a single-index posSlice, which drops it. ` +
+        `Run runWithCache with posSlice [p, p + 1] (keeps the axis), or cache all positions and pass posSlice to ${method}.`,
+    );
+  }
   const missing = [...new Set(names)].filter((name) => !cache.has(name));
   if (missing.length === 0) return;
   const shown = missing.slice(0, 12).map((n) => `"${n}"`).join(", ") + (missing.length > 12 ? `, and ${missing.length - 12} more` : "");

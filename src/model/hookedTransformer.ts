@@ -585,7 +585,8 @@ export class HookedTransformer implements CacheModel {
         throw error;
       }
     }
-    return { output, cache: new ActivationCache(this, cached, { gradients, hasBatchDim: !options.removeBatchDim }) };
+    const hasPosDim = options.posSlice === undefined || options.posSlice === null || Array.isArray(options.posSlice);
+    return { output, cache: new ActivationCache(this, cached, { gradients, hasBatchDim: !options.removeBatchDim, hasPosDim }) };
   }
 
   /** Gradients for runWithCache, sliced like the cached activations. */

@@ -64,6 +64,7 @@ describe.skipIf(!hasChromium || process.env.MECHLAB_LIVE_WIDGET_TEST !== "1")("l
   const token = randomBytes(16).toString("hex");
   const foreign: string[] = [];
   const errors: string[] = [];
+  const consoleLog: string[] = [];
 
   beforeAll(async () => {
     sandbox = jupyterSandbox();
@@ -86,6 +87,7 @@ describe.skipIf(!hasChromium || process.env.MECHLAB_LIVE_WIDGET_TEST !== "1")("l
     chromium = await launchChromium();
     page = await chromium.context.newPage();
     page.on("pageerror", (error) => errors.push(String(error)));
+    page.on("console", (message) => consoleLog.push(`${message.type()}: ${message.text()}`));
     // The page is served at the server's origin; everything else off that origin is refused.
     await chromium.context.route("**/*", (route) => {
       const url = route.request().url();
@@ -100,7 +102,16 @@ describe.skipIf(!hasChromium || process.env.MECHLAB_LIVE_WIDGET_TEST !== "1")("l
     const loaded = await page.evaluate(() => typeof (window as unknown as { mechlabLive?: unknown }).mechlabLive);
     if (loaded !== "object") throw new Error(`the page script did not load: ${errors.join("\n")}`);
     const amd = readFileSync(join(ROOT, "dist", "widgets", "mechlab-widgets.amd.js"), "utf8");
-    await page.evaluate(([t, source]) => (window as unknown as { mechlabLive: { start(t: string, k: string, s: string): Promise<string> } }).mechlabLive.start(t, "mechlab", source), [token, amd] as const);
+    const started = page.evaluate(([t, source]) => (window as unknown as { mechlabLive: { start(t: string, k: string, s: string): Promise<string> } }).mechlabLive.start(t, "mechlab", source), [token, amd] as const);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error("mechlabLive.start did not settle in 60 s")), 60_000)));
+    try {
+      await Promise.race([started, limit]);
+    } catch (error) {
+      throw new Error(`${String(error)}\n--- server log ---\n${serverLog}\n--- page console ---\n${consoleLog.join("\n")}\n--- page errors ---\n${errors.join("\n")}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }, 240_000);
 
   afterAll(async () => {
