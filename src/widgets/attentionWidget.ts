@@ -7,23 +7,13 @@
  */
 import type { tf } from "../backend";
 import type { ActivationCache } from "../cache/activationCache";
-import { prepareAttention, type AttentionDataOptions } from "./attentionData";
+import { prepareAttention, type AttentionData, type AttentionDataOptions } from "./attentionData";
 import { MechlabWidget, type MechlabWidgetState } from "./mechlabWidget";
 
 export const ATTENTION_VIEW = "AttentionView";
 
-export interface AttentionState extends MechlabWidgetState {
-  /** Token strings per prompt. */
-  tokens: string[][];
-  /** [prompt, layer, head, q, k] Float32 (see attentionData.ts). */
-  patterns: Float32Array;
-  nPrompts: number;
-  nLayers: number;
-  nHeads: number;
-  nPos: number;
-  /** The model layer / head number of each slot in `patterns`. */
-  layers: number[];
-  heads: number[];
+/** The prepared data (see attentionData.ts; the batch indices stay kernel-side) plus what the browser selects. */
+export interface AttentionState extends MechlabWidgetState, Omit<AttentionData, "prompts"> {
   /** The prompt shown (an index into `tokens`). */
   selectedPrompt: number;
   /** The model layer shown; null: every layer's heads in the thumbnail grid. */
@@ -53,14 +43,7 @@ export class AttentionPatternsWidget extends MechlabWidget<AttentionState> {
     super(
       ATTENTION_VIEW,
       {
-        tokens: data.tokens,
-        patterns: data.patterns,
-        nPrompts: data.nPrompts,
-        nLayers: data.nLayers,
-        nHeads: data.nHeads,
-        nPos: data.nPos,
-        layers: data.layers,
-        heads: data.heads,
+        ...withoutPrompts(data),
         selectedPrompt: 0,
         selectedLayer: data.nLayers === 1 || selectedHead !== null ? data.layers[0] : null,
         selectedHead,
@@ -104,4 +87,10 @@ export class AttentionPatternsWidget extends MechlabWidget<AttentionState> {
  */
 export function attentionPatterns(input: ActivationCache | tf.Tensor, options: AttentionPatternsOptions = {}): AttentionPatternsWidget {
   return new AttentionPatternsWidget(input, options);
+}
+
+function withoutPrompts(data: AttentionData): Omit<AttentionData, "prompts"> {
+  const { prompts: _prompts, ...rest } = data;
+  void _prompts;
+  return rest;
 }

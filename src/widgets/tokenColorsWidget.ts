@@ -3,19 +3,13 @@
  *
  *   tokenColors(model.toStrTokens(text), { "neuron 3.17": acts, loss: perTokenLoss })
  */
-import { prepareTokenColors, type TokenColorsDataOptions, type TokenValues } from "./tokenColorsData";
+import { prepareTokenColors, type TokenColorsData, type TokenColorsDataOptions, type TokenValues } from "./tokenColorsData";
 import { MechlabWidget, type MechlabWidgetState } from "./mechlabWidget";
 
 export const TOKEN_COLORS_VIEW = "TokenColorsView";
 
-export interface TokenColorsState extends MechlabWidgetState {
-  tokens: string[][];
-  /** [set, token] Float32, every text's tokens end to end (see tokenColorsData.ts). */
-  values: Float32Array;
-  setNames: string[];
-  textLengths: number[];
-  colorScale: "diverging" | "sequential";
-  center: number;
+/** The prepared data (see tokenColorsData.ts) plus what the browser selects. */
+export interface TokenColorsState extends MechlabWidgetState, TokenColorsData {
   /** The value set shown (a name in `setNames`). */
   selectedSet: string;
   /** The hovered token ([text, position]) in the browser, or null. */

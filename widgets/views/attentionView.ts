@@ -225,25 +225,21 @@ export const renderAttentionView: RenderView = ({ model, el }) => {
     heatmap.style.gridTemplateColumns = `auto repeat(${n}, ${size}px)`;
     heatmap.replaceChildren();
     heatmap.append(doc.createElement("div")); // corner
-    kLabels = toks.map((token, k) => {
+    // A token on an axis of the heatmap; hovering it hovers that position.
+    const axisLabel = (axis: "k" | "q", token: string, position: number): HTMLDivElement => {
       const label = doc.createElement("div");
-      label.className = "ml-axis ml-axis-k";
-      label.dataset.testid = "key-label";
+      label.className = `ml-axis ml-axis-${axis}`;
+      label.dataset.testid = axis === "k" ? "key-label" : "query-label";
       label.textContent = tokenLabel(token);
-      label.addEventListener("mouseenter", () => setHover(k));
+      label.addEventListener("mouseenter", () => setHover(position));
       heatmap.append(label);
       return label;
-    });
+    };
+    kLabels = toks.map((token, k) => axisLabel("k", token, k));
     qLabels = [];
     cells = [];
     toks.forEach((token, q) => {
-      const label = doc.createElement("div");
-      label.className = "ml-axis ml-axis-q";
-      label.dataset.testid = "query-label";
-      label.textContent = tokenLabel(token);
-      label.addEventListener("mouseenter", () => setHover(q));
-      heatmap.append(label);
-      qLabels.push(label);
+      qLabels.push(axisLabel("q", token, q));
       for (let k = 0; k < n; k++) {
         const cell = doc.createElement("div");
         cell.className = "ml-cell";
