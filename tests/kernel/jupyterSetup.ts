@@ -44,6 +44,9 @@ export function jupyterSandbox(): JupyterSandbox {
     JUPYTER_DATA_DIR: join(dir, "data"),
     JUPYTER_CONFIG_DIR: join(dir, "config"),
     JUPYTER_RUNTIME_DIR: join(dir, "runtime"),
+    // Without this, Jupyter also searches the user's site folder (~/.local/share/jupyter), where a
+    // real `mechlab install` or `npm start` may already have put a kernelspec.
+    PYTHONNOUSERSITE: "1",
   };
   delete env.JUPYTER_PATH;
   return { dir, env, dispose: () => rmSync(dir, { recursive: true, force: true }) };
