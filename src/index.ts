@@ -27,7 +27,12 @@ export { attentionPatterns, AttentionPatternsWidget, ATTENTION_VIEW, type Attent
 export { prepareAttention, type AttentionData, type AttentionDataOptions, type TokenOptions, type StrTokenSource } from "./widgets/attentionData";
 export { tokenColors, TokenColorsWidget, TOKEN_COLORS_VIEW, type TokenColorsState, type TokenColorsOptions } from "./widgets/tokenColorsWidget";
 export { prepareTokenColors, type TokenColorsData, type TokenColorsDataOptions, type TokenValues, type ColorScaleName } from "./widgets/tokenColorsData";
+export { featureDashboard, FeatureDashboardWidget, FEATURE_DASHBOARD_VIEW, type FeatureDashboardState, type FeatureDashboardOptions } from "./widgets/featureDashboardWidget";
+export { prepareFeatureDashboard, contextOf, type FeatureDashboardData, type FeatureDashboardDataOptions, type FeatureActivations, type FeatureContext, type DashboardModel, type VectorInput } from "./widgets/featureDashboardData";
+export { patchingSweep, patchingSweepWidget, PatchingSweepWidget, PATCHING_SWEEP_VIEW, type PatchingSweepState, type PatchingSweepOptions, type PatchingSweepResult, type SweepRunOptions, type SweepMetric, type SweepStatus } from "./widgets/patchingSweepWidget";
+export { describeSweepGrid, sweepValuesToRows, sweepValuesToArrays, MAX_SWEEP_CELLS, type SweepGridSpec, type SweepGrid, type SweepGridKind, type SweepRow, type SweepValuesInput } from "./widgets/patchingSweepData";
 export { toMimeBundle, plainText, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "./display/mimeBundle";
 export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayValueOptions } from "./notebook/display";
 export { input, password } from "./notebook/input";
 export { interruptSignal, throwIfInterrupted } from "./notebook/interrupt";
+export { logitLens, logitLensSync, lensRowName, type LogitLensResult, type LogitLensOptions, type LogitLensMode, type LogitLensTarget, type LensTokenizer } from "./analysis/logitLens";

@@ -4,6 +4,8 @@
  */
 import { renderAttentionView } from "./attentionView";
 import { renderDebugView } from "./debugView";
+import { renderFeatureDashboardView } from "./featureDashboardView";
+import { renderPatchingSweepView } from "./patchingSweepView";
 import { registerView } from "./registry";
 import { renderTokenColorsView } from "./tokenColorsView";
 
@@ -13,3 +15,5 @@ export type { RenderView, RenderContext, ViewModel, ViewName } from "./viewContr
 registerView("DebugView", renderDebugView);
 registerView("AttentionView", renderAttentionView);
 registerView("TokenColorsView", renderTokenColorsView);
+registerView("PatchingSweepView", renderPatchingSweepView);
+registerView("FeatureDashboardView", renderFeatureDashboardView);
