@@ -68,6 +68,8 @@ describe("TokenColorsView", () => {
     expect(model.get("selectedSet")).toBe("loss");
     expect(spans(el).map((span) => span.title)).toEqual(["loss: 3", "loss: 2", "loss: 1", "loss: 0", "loss: 0.5"]);
     expect(info(el)).toBe('"The" (text 0, position 0) loss: 3');
+    // The scale stays diverging around 0, but a set on one side of 0 labels its centre once.
+    expect([...el.querySelectorAll(".ml-legend-labels span")].map((span) => span.textContent)).toEqual(["0", "3"]);
     // A set chosen in the kernel shows as well.
     model.set("selectedSet", "act");
     expect(picker.value).toBe("act");

@@ -73,7 +73,8 @@ export function legendElement(doc: Document, scale: ColorScale, format: (v: numb
   const labels = doc.createElement("div");
   labels.className = "ml-legend-labels";
   const ticks = scale.kind === "diverging" ? [scale.low, scale.center, scale.high] : [scale.low, (scale.low + scale.high) / 2, scale.high];
-  for (const tick of ticks) {
+  // A diverging scale over values on one side of its centre has the centre at an end: label it once.
+  for (const tick of ticks.filter((t, i) => i === 0 || format(t) !== format(ticks[i - 1]))) {
     const label = doc.createElement("span");
     label.textContent = format(tick);
     labels.append(label);
