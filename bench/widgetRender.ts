@@ -1,0 +1,136 @@
+/**
+ * Widget rendering benchmark, in Debian's Chromium (headless, software rendering): the attention
+ * widget's self-contained HTML for a 12-layer × 12-head × 64 × 64 pattern (GPT-2 small on 64
+ * tokens), measured in the page:
+ *   - first render: from inserting the widget's HTML until the 144 head thumbnails are drawn;
+ *   - focus a head: click a thumbnail until its 64 × 64 heatmap is in the DOM and painted;
+ *   - hover: moving over 64 query labels in turn (each recolours the strip and highlights a row
+ *     and a column), mean time per hover including a forced layout;
+ *   - scroll: frames while scrolling the page through the widget, mean and worst frame time;
+ *   - the size of the widget's text/html and of its binary pattern buffer.
+ * Prints figures only; asserts nothing.
+ *
+ *   npm run build && npm run bench:widgets
+ */
+import { existsSync } from "fs";
+import { chromium } from "playwright-core";
+import { ready, tf } from "../src";
+import { attentionPatterns } from "../src/widgets/attentionWidget";
+
+const CHROMIUM = "/usr/bin/chromium";
+const LAYERS = 12;
+const HEADS = 12;
+const POS = 64;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Causal softmax patterns [layer, head, q, k] from random scores. */
+function randomPatterns(): tf.Tensor4D {
+  return tf.tidy(() => {
+    const scores = tf.randomNormal([LAYERS, HEADS, POS, POS], 0, 2, "float32", 7);
+    const causal = tf.linalg.bandPart(tf.ones([POS, POS]), -1, 0);
+    const masked = tf.where(causal.cast("bool").broadcastTo(scores.shape), scores, tf.fill(scores.shape, -1e9));
+    return tf.softmax(masked, -1) as tf.Tensor4D;
+  });
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CHROMIUM)) {
+    console.log(`no browser at ${CHROMIUM}: nothing to measure`);
+    return;
+  }
+  await ready();
+  const patterns = randomPatterns();
+  const tokens = Array.from({ length: POS }, (_, i) => ` tok${i}`);
+  const widget = attentionPatterns(patterns, { tokens });
+  patterns.dispose();
+  const html = String(widget.mimeBundle()["text/html"]);
+  console.log(`attention ${LAYERS}×${HEADS}×${POS}×${POS}: text/html ${(html.length / 1e6).toFixed(2)} MB, pattern buffer ${((LAYERS * HEADS * POS * POS * 4) / 1e6).toFixed(2)} MB`);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  const firstRender: number[] = [];
+  const focus: number[] = [];
+  const hover: number[] = [];
+  const frames: number[] = [];
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await page.route("**/*", (route) => route.abort());
+      await page.setContent("<!doctype html><html><body><div id=out></div></body></html>");
+      firstRender.push(
+        await page.evaluate(async (markup) => {
+          const start = performance.now();
+          const out = document.getElementById("out")!;
+          // Scripts inserted through innerHTML do not run: recreate them, as a notebook's output area does.
+          out.innerHTML = markup;
+          for (const old of [...out.querySelectorAll("script")]) {
+            const script = document.createElement("script");
+            for (const { name, value } of [...old.attributes]) script.setAttribute(name, value);
+            script.textContent = old.textContent;
+            old.replaceWith(script);
+          }
+          while (document.querySelectorAll("[data-testid=thumbnail]").length < 144) await new Promise((ok) => setTimeout(ok, 1));
+          document.body.getBoundingClientRect();
+          await new Promise((ok) => requestAnimationFrame(() => ok(null)));
+          return performance.now() - start;
+        }, html),
+      );
+      focus.push(
+        await page.evaluate(async () => {
+          const start = performance.now();
+          (document.querySelector("[data-testid=thumbnail][data-layer='5'][data-head='7']") as HTMLElement).click();
+          while (document.querySelectorAll(".ml-cell").length < 64 * 64) await new Promise((ok) => setTimeout(ok, 1));
+          document.body.getBoundingClientRect();
+          await new Promise((ok) => requestAnimationFrame(() => ok(null)));
+          return performance.now() - start;
+        }),
+      );
+      hover.push(
+        await page.evaluate(() => {
+          const labels = [...document.querySelectorAll("[data-testid=query-label]")];
+          const start = performance.now();
+          for (const label of labels) {
+            label.dispatchEvent(new MouseEvent("mouseenter"));
+            document.body.getBoundingClientRect();
+          }
+          return (performance.now() - start) / labels.length;
+        }),
+      );
+      frames.push(
+        ...(await page.evaluate(async () => {
+          const times: number[] = [];
+          let last = performance.now();
+          const height = document.body.scrollHeight;
+          for (let y = 0; y <= height; y += 40) {
+            window.scrollTo(0, y);
+            await new Promise((ok) => requestAnimationFrame(() => ok(null)));
+            const now = performance.now();
+            times.push(now - last);
+            last = now;
+          }
+          return times;
+        })),
+      );
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(`first render (144 thumbnails): median ${median(firstRender).toFixed(0)} ms over ${RUNS} runs [${firstRender.map((t) => t.toFixed(0)).join(", ")}]`);
+  console.log(`focus a head (64×64 heatmap):  median ${median(focus).toFixed(0)} ms [${focus.map((t) => t.toFixed(0)).join(", ")}]`);
+  console.log(`hover a token:                 median ${median(hover).toFixed(2)} ms per hover`);
+  console.log(`scroll frames:                 median ${median(frames).toFixed(1)} ms, worst ${Math.max(...frames).toFixed(1)} ms over ${frames.length} frames`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
