@@ -363,8 +363,8 @@ function sampleBands(
     for (let p = 0; p < lengths[t]; p++) {
       const v = row[p];
       if (!(v > threshold)) continue;
-      // From the top: band 0 holds (max − width, max].
-      const b = Math.min(bands - 1, Math.max(0, Math.ceil((max - v) / width) - 1));
+      // From the top: band b holds (max − (b + 1)·width, max − b·width], i.e. b = floor((max − v) / width).
+      const b = Math.min(bands - 1, Math.floor((max - v) / width));
       seen[b]++;
       const reservoir = reservoirs[b];
       if (reservoir.length < perBand) reservoir.push({ value: v, text: t, position: p });

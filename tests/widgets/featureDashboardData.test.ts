@@ -137,6 +137,10 @@ describe("prepareFeatureDashboard: contexts", () => {
         expect(v).toBeLessThanOrEqual(hi + 1e-6);
       }
     }
+    // Boundaries by hand: a value equal to a band's upper end belongs to that band.
+    const edges = prepareFeatureDashboard([[0, 1, 2, 3, 4]], { tokens: [["a", "b", "c", "d", "e"]], topK: 1, bands: 2, samplesPerBand: 5, contextLeft: 0, contextRight: 0 });
+    expect(edges.groupLabels.slice(1)).toEqual(["Activation in (2, 4] · 2 token(s)", "Activation in (0, 2] · 2 token(s)"]);
+    expect(Array.from(edges.contextActivations)).toEqual([4, 4, 3, 2, 1]);
     const again = prepareFeatureDashboard(acts, options);
     expect(Array.from(again.contextPosition)).toEqual(Array.from(data.contextPosition));
     expect(Array.from(again.contextText)).toEqual(Array.from(data.contextText));
