@@ -36,3 +36,5 @@ export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayVa
 export { input, password } from "./notebook/input";
 export { interruptSignal, throwIfInterrupted } from "./notebook/interrupt";
 export { logitLens, logitLensSync, lensRowName, type LogitLensResult, type LogitLensOptions, type LogitLensMode, type LogitLensTarget, type LensTokenizer } from "./analysis/logitLens";
+export { logitLensWidget, logitLensFromPrompt, LogitLensWidget, LOGIT_LENS_VIEW, type LogitLensState, type LogitLensWidgetOptions, type LensColorBy, type LensShow } from "./widgets/logitLensWidget";
+export { prepareLogitLens, cellTopK, type LogitLensData, type LensTopEntry } from "./widgets/logitLensData";

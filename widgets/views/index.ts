@@ -6,6 +6,7 @@ import { renderAttentionView } from "./attentionView";
 import { renderDebugView } from "./debugView";
 import { renderFeatureDashboardView } from "./featureDashboardView";
 import { renderPatchingSweepView } from "./patchingSweepView";
+import { renderLogitLensView } from "./logitLensView";
 import { registerView } from "./registry";
 import { renderTokenColorsView } from "./tokenColorsView";
 
@@ -17,3 +18,4 @@ registerView("AttentionView", renderAttentionView);
 registerView("TokenColorsView", renderTokenColorsView);
 registerView("PatchingSweepView", renderPatchingSweepView);
 registerView("FeatureDashboardView", renderFeatureDashboardView);
+registerView("LogitLensView", renderLogitLensView);
