@@ -1,9 +1,12 @@
 /**
- * `mechlab install` and `mechlab uninstall`: register / remove the kernelspec.
+ * `mechlab install` and `mechlab uninstall`: register / remove the kernelspec and the widget
+ * frontends (JupyterLab 4 / Notebook 7 extension, classic Notebook nbextension).
  */
+import { dirname } from "path";
 import { UsageError } from "./cliError";
 import { exclusive, parseCommandLine, stringOption } from "./commandLine";
 import { Env } from "./jupyterTools";
+import { WIDGETS_EXTENSION_NAME, installFrontendExtensions, uninstallFrontendExtensions } from "./frontendExtensions";
 import { DISPLAY_NAME, KERNEL_NAME, KernelspecLocation, installKernelSpec, uninstallKernelSpec, visibleKernelSpecs } from "./kernelspec";
 
 const LOCATION_OPTIONS = {
@@ -24,11 +27,17 @@ Registers the Jupyter kernel "${DISPLAY_NAME}" (kernelspec "${KERNEL_NAME}", wit
 this copy of mechlab with this Node.js. Uses \`jupyter kernelspec install\` when Jupyter is
 installed, else writes the kernelspec where Jupyter will look for it. Running it again refreshes it.
 
+Also installs the widget frontends, so widgets render live (in the same location's data folder):
+  labextensions/${WIDGETS_EXTENSION_NAME}/    JupyterLab 4 and Notebook 7 (prebuilt extension)
+  nbextensions/${WIDGETS_EXTENSION_NAME}/     classic Notebook (with ipywidgets 8's widgetsnbextension),
+                                    enabled in nbconfig/notebook.d/${WIDGETS_EXTENSION_NAME}.json of the config folder
+
 ${WHERE}`;
 
 export const UNINSTALL_USAGE = `Usage: mechlab uninstall [--user | --prefix DIR | --sys-prefix]
 
-Removes the "${KERNEL_NAME}" kernelspec from the location \`mechlab install\` put it in.
+Removes the "${KERNEL_NAME}" kernelspec and the widget frontends from the location \`mechlab install\`
+put them in.
 
 ${WHERE}`;
 
@@ -53,8 +62,13 @@ export function installCommand(argv: string[], env: Env = process.env): number {
   }
   const installed = installKernelSpec(where, env);
   console.log(`Installed the Jupyter kernel "${DISPLAY_NAME}" (kernelspec ${KERNEL_NAME}) in ${installed.path} (${installed.via}).`);
+  const frontends = installFrontendExtensions(where, env);
+  console.log(`Installed the widget extension for JupyterLab 4 / Notebook 7 in ${frontends.labextension},`);
+  console.log(`and for the classic Notebook in ${frontends.nbextension} (enabled by ${frontends.nbconfig}).`);
   if (where.kind === "prefix") {
-    console.log(`Jupyter finds it when it runs from that prefix, or with JUPYTER_PATH=${installed.path.replace(/[\\/]kernels[\\/][^\\/]+$/, "")}.`);
+    const data = installed.path.replace(/[\\/]kernels[\\/][^\\/]+$/, "");
+    console.log(`Jupyter finds them when it runs from that prefix, or with JUPYTER_PATH=${data}`);
+    console.log(`(and JUPYTER_CONFIG_PATH=${dirname(dirname(dirname(frontends.nbconfig)))} for the classic Notebook's nbextension).`);
   }
   return 0;
 }
@@ -71,6 +85,8 @@ export function uninstallCommand(argv: string[], env: Env = process.env): number
   } else {
     console.log(`No ${KERNEL_NAME} kernelspec to remove there (${where.kind === "prefix" ? `--prefix ${where.dir}` : `--${where.kind}`}).`);
   }
+  const frontends = uninstallFrontendExtensions(where, env);
+  if (frontends.length > 0) console.log(`Removed the widget extensions: ${frontends.join(", ")}.`);
   const remaining = visibleKernelSpecs(env);
   if (remaining.length > 0) {
     console.log(`Jupyter still sees a ${KERNEL_NAME} kernelspec in ${remaining.join(", ")}; remove it with the matching option (--user, --prefix DIR or --sys-prefix).`);

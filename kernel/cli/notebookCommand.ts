@@ -9,14 +9,16 @@ import { createInterface } from "readline";
 import { CliError, UsageError } from "./cliError";
 import { numberOption, parseCommandLine, stringOption } from "./commandLine";
 import { Env, INSTALL_JUPYTER, findJupyterFrontend } from "./jupyterTools";
+import { installFrontendExtensions } from "./frontendExtensions";
 import { DISPLAY_NAME, installKernelSpec } from "./kernelspec";
 import { packageInfo } from "./packageInfo";
 
 export const NOTEBOOK_USAGE = `Usage: mechlab notebook [DIR] [--no-browser] [--port N] [--ip ADDRESS] [-- JUPYTER_OPTION…]
 
 Starts Jupyter on DIR (default: mechlab's tutorial notebooks) with the "${DISPLAY_NAME}" kernel
-registered for this user (refreshed on every start) and prints the URL to open. Uses JupyterLab
-when \`jupyter lab\` exists, else \`jupyter notebook\`. Stop it with Ctrl-C.
+and its widget extensions registered for this user (refreshed on every start; see \`mechlab
+install --help\`) and prints the URL to open. Uses JupyterLab when \`jupyter lab\` exists, else
+\`jupyter notebook\`. Stop it with Ctrl-C.
 
   --no-browser    do not open a browser
   --port N        the port to serve on (Jupyter's default: 8888, or the next free one)
@@ -52,6 +54,8 @@ export async function notebookCommand(argv: string[], env: Env = process.env): P
 
   const installed = installKernelSpec({ kind: "user" }, env);
   console.log(`mechlab: kernel "${DISPLAY_NAME}" registered in ${installed.path}`);
+  const frontends = installFrontendExtensions({ kind: "user" }, env);
+  console.log(`mechlab: widget extensions in ${frontends.labextension} and ${frontends.nbextension}`);
 
   const args = [frontend.app, `--notebook-dir=${dir}`];
   if (parsed.values["no-browser"]) args.push("--no-browser");

@@ -10,7 +10,7 @@ import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, ROOT, jupyterSandbox, mechlab, requireDebianJupyter, runCommand, type JupyterSandbox } from "./jupyterSetup";
+import { BIN, PYTHON, ROOT, jupyterSandbox, mechlab, requireDebianJupyter, runCommand, type JupyterSandbox } from "./jupyterSetup";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
 const FIXTURES = join(ROOT, "tests", "fixtures", "notebooks");
@@ -45,6 +45,44 @@ async function jupyterKernelspecs(env: NodeJS.ProcessEnv): Promise<Record<string
   expect(listed.status, listed.stderr).toBe(0);
   const specs = JSON.parse(listed.stdout).kernelspecs as Record<string, { resource_dir: string }>;
   return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, spec.resource_dir]));
+}
+
+/** `jupyter --paths --json` in an environment: the data and config folders Jupyter searches. */
+async function jupyterPaths(env: NodeJS.ProcessEnv): Promise<{ data: string[]; config: string[] }> {
+  const listed = await runCommand("jupyter", ["--paths", "--json"], { env });
+  expect(listed.status, listed.stderr).toBe(0);
+  return JSON.parse(listed.stdout) as { data: string[]; config: string[] };
+}
+
+/** The merged "notebook" nbconfig section as the classic Notebook server reads it. */
+async function classicNotebookConfig(env: NodeJS.ProcessEnv): Promise<{ load_extensions?: Record<string, boolean> }> {
+  const code = "import json; from notebook.services.config.manager import ConfigManager; print(json.dumps(ConfigManager().get('notebook')))";
+  const read = await runCommand(PYTHON, ["-c", code], { env });
+  expect(read.status, read.stderr).toBe(0);
+  return JSON.parse(read.stdout);
+}
+
+/**
+ * Checks the widget frontends installed in Jupyter data folder `data` and config folder `config`:
+ * the prebuilt JupyterLab extension where JupyterLab 4 / Notebook 7 look for one
+ * (labextensions/<name>/package.json naming its remote entry), and the classic nbextension.
+ */
+function expectWidgetFrontends(data: string, config: string): void {
+  const lab = join(data, "labextensions", "mechlab-widgets");
+  const meta = JSON.parse(readFileSync(join(lab, "package.json"), "utf8"));
+  expect(meta).toMatchObject({ name: "mechlab-widgets", version: pkg.version, jupyterlab: { _build: { extension: "./extension" } } });
+  expect(meta.jupyterlab._build.load).toMatch(/^static\/remoteEntry\.[0-9a-f]+\.js$/);
+  expect(readFileSync(join(lab, meta.jupyterlab._build.load), "utf8")).toBe(readFileSync(join(ROOT, "dist", "labextension", meta.jupyterlab._build.load), "utf8"));
+  const nb = join(data, "nbextensions", "mechlab-widgets");
+  expect(readFileSync(join(nb, "index.js"), "utf8")).toBe(readFileSync(join(ROOT, "dist", "widgets", "mechlab-widgets.amd.js"), "utf8"));
+  expect(readFileSync(join(nb, "extension.js"), "utf8")).toContain('"mechlab-widgets": "nbextensions/mechlab-widgets/index"');
+  expect(JSON.parse(readFileSync(join(config, "nbconfig", "notebook.d", "mechlab-widgets.json"), "utf8"))).toEqual({ load_extensions: { "mechlab-widgets/extension": true } });
+}
+
+function expectNoWidgetFrontends(data: string, config: string): void {
+  expect(existsSync(join(data, "labextensions", "mechlab-widgets"))).toBe(false);
+  expect(existsSync(join(data, "nbextensions", "mechlab-widgets"))).toBe(false);
+  expect(existsSync(join(config, "nbconfig", "notebook.d", "mechlab-widgets.json"))).toBe(false);
 }
 
 /** An environment in which no `jupyter` (nor python) can be found: PATH is an empty folder. */
@@ -145,22 +183,62 @@ describe("mechlab install / uninstall", () => {
     expect(existsSync(dir)).toBe(false);
   });
 
+  it("installs the widget frontends beside the kernelspec, where Jupyter searches, and uninstall removes them", async () => {
+    const prefix = join(scratch, "prefix-widgets");
+    const installed = await mechlab(["install", "--prefix", prefix], { env: sandbox.env });
+    expect(installed.status, installed.stderr).toBe(0);
+    const data = join(prefix, "share", "jupyter");
+    const config = join(prefix, "etc", "jupyter");
+    expect(installed.stdout).toContain(`JupyterLab 4 / Notebook 7 in ${join(data, "labextensions", "mechlab-widgets")}`);
+    expectWidgetFrontends(data, config);
+    // Jupyter searches those folders once told about the prefix, and the classic Notebook then
+    // loads the nbextension; without that it sees neither.
+    const env = { ...sandbox.env, JUPYTER_PATH: data, JUPYTER_CONFIG_PATH: config };
+    const paths = await jupyterPaths(env);
+    expect(paths.data).toContain(data);
+    expect(paths.config).toContain(config);
+    expect((await classicNotebookConfig(env)).load_extensions?.["mechlab-widgets/extension"]).toBe(true);
+    expect((await classicNotebookConfig(sandbox.env)).load_extensions?.["mechlab-widgets/extension"]).toBeUndefined();
+
+    const removed = await mechlab(["uninstall", "--prefix", prefix], { env: sandbox.env });
+    expect(removed.status, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain("Removed the widget extensions");
+    expectNoWidgetFrontends(data, config);
+    expect((await classicNotebookConfig(env)).load_extensions?.["mechlab-widgets/extension"]).toBeUndefined();
+  });
+
+  it("installs the widget frontends for the user in Jupyter's own data and config folders", async () => {
+    const installed = await mechlab(["install", "--user"], { env: sandbox.env });
+    expect(installed.status, installed.stderr).toBe(0);
+    const paths = await jupyterPaths(sandbox.env);
+    expect(paths.data[0]).toBe(sandbox.env.JUPYTER_DATA_DIR);
+    expect(paths.config[0]).toBe(sandbox.env.JUPYTER_CONFIG_DIR);
+    expectWidgetFrontends(paths.data[0]!, paths.config[0]!);
+    expect((await classicNotebookConfig(sandbox.env)).load_extensions?.["mechlab-widgets/extension"]).toBe(true);
+    const removed = await mechlab(["uninstall", "--user"], { env: sandbox.env });
+    expect(removed.status, removed.stderr).toBe(0);
+    expectNoWidgetFrontends(paths.data[0]!, paths.config[0]!);
+  });
+
   it("without Jupyter writes the kernelspec where Jupyter will look (~/.local/share/jupyter/kernels)", async () => {
     const home = join(scratch, "home");
     const empty = mkdtempSync(join(scratch, "empty-path-"));
     const env = withoutJupyter({ ...process.env, HOME: home }, empty);
     delete env.JUPYTER_DATA_DIR;
     delete env.XDG_DATA_HOME;
+    delete env.JUPYTER_CONFIG_DIR;
     const installed = await mechlab(["install"], { env });
     expect(installed.status, installed.stderr).toBe(0);
     const dir = join(home, ".local", "share", "jupyter", "kernels", "mechlab");
     expect(installed.stdout).toContain(`in ${dir} (direct write)`);
     expectValidKernelspec(dir);
+    expectWidgetFrontends(join(home, ".local", "share", "jupyter"), join(home, ".jupyter"));
     // The very folder real Jupyter reads for that user:
     expect((await jupyterKernelspecs({ ...sandbox.env, HOME: home, JUPYTER_DATA_DIR: join(home, ".local", "share", "jupyter") })).mechlab).toBe(dir);
     const removed = await mechlab(["uninstall"], { env });
     expect(removed.status, removed.stderr).toBe(0);
     expect(existsSync(dir)).toBe(false);
+    expectNoWidgetFrontends(join(home, ".local", "share", "jupyter"), join(home, ".jupyter"));
   });
 });
 
