@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { tf } from "../../src/backend";
-import type { BinaryBuffer, Comm, CommRegistry, CommSendOptions } from "../../src/notebook/kernelRuntime";
+import { setKernelRuntime, type BinaryBuffer, type Comm, type CommRegistry, type CommSendOptions, type MimeBundle } from "../../src/notebook/kernelRuntime";
 import { describeSweepGrid, sweepValuesFrom, sweepValuesToRows } from "../../src/widgets/patchingSweepData";
 import { patchingSweep, patchingSweepWidget, PatchingSweepWidget } from "../../src/widgets/patchingSweepWidget";
 
@@ -59,7 +59,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** An arbitrary metric with distinct values per cell (no pattern the runner could fake). */
 const metricOf = (r: number, c: number): number => Math.sin(3.1 * r + 0.7 * c * c) * (1 + r) - 0.25 * c;
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  setKernelRuntime(undefined);
+});
 
 describe("describeSweepGrid", () => {
   it("fills in axis names and labels from the kind", () => {
@@ -242,6 +245,28 @@ describe("patchingSweep runner", () => {
     expect(sweep.status).toBe("done");
     expect(write).toHaveBeenCalledTimes(1);
     expect(String(write.mock.calls[0][0])).toMatch(/^PatchingSweep\(layer × head, 2 × 2, loss: idle, 0 \/ 4 cells\)/);
+  });
+
+  it("in a kernel: the widget is displayed before the first cell is computed, and the interrupt stops it", async () => {
+    const comms = new RecordingComms();
+    const interrupt = new AbortController();
+    const events: string[] = [];
+    setKernelRuntime({
+      comms,
+      display: (bundle: MimeBundle) => void events.push(`display ${Object.keys(bundle).sort().join(" ")}`),
+      clearOutput: () => undefined,
+      requestInput: () => Promise.reject(new Error("no stdin")),
+      interruptSignal: () => interrupt.signal,
+    });
+    const sweep = await patchingSweep({ rows: 3, cols: 3 }, async (r, c) => {
+      events.push(`cell ${r},${c}`);
+      if (r === 1 && c === 0) interrupt.abort();
+      return metricOf(r, c);
+    });
+    expect(events).toEqual(["display application/vnd.jupyter.widget-view+json text/html text/plain", "cell 0,0", "cell 0,1", "cell 0,2", "cell 1,0"]);
+    expect(sweep.status).toBe("cancelled");
+    expect(sweep.done).toBe(4);
+    expect(sweep.message).toMatch(/cancelled \(interrupt\) after 4 of 9 cells/);
   });
 
   it("refuses to run twice at once", async () => {

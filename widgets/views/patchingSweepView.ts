@@ -163,6 +163,8 @@ export const renderPatchingSweepView: RenderView = ({ model, el }) => {
 
   root.append(title, progress, status, scroll, legendRow, detail, tip);
 
+  let shownSelected: HTMLElement | undefined;
+
   // ---- colour scale: diverging around 0, symmetric unless the kernel fixed a range ----
   let scale: ColorScale = divergingScale(-1, 1, 0);
   let legendKey = "";
@@ -180,25 +182,28 @@ export const renderPatchingSweepView: RenderView = ({ model, el }) => {
     return `${rowAxis} ${rowLabels[r] ?? r} · ${colAxis} ${JSON.stringify(colLabels[c] ?? String(c))}\n${metricName}: ${Number.isNaN(v) ? "not computed yet" : formatValue(v)}`;
   };
 
+  // What each cell shows now, so a repaint touches only the cells that change.
+  const shownColor: string[] = new Array(cells.length).fill("");
+  const shownState = new Uint8Array(cells.length); // 0 empty, 1 filled, 2 filled on a dark colour
   const paintCells = (): void => {
     values = asFloat32(model.get("values"), "values");
     scale = scaleOf();
     for (let i = 0; i < cells.length; i++) {
-      const cell = cells[i];
       const v = values[i];
       const empty = Number.isNaN(v);
-      cell.classList.toggle("ml-empty", empty);
-      cell.classList.toggle("ml-filled", !empty);
-      if (empty) {
-        cell.style.backgroundColor = "";
-        cell.classList.remove("ml-dark");
-        if (showNumbers) cell.textContent = "";
-        continue;
+      const color = empty ? undefined : scale.color(v);
+      const css = color ? cssColor(color) : "";
+      const state = color ? (color.alpha > 0.5 ? 2 : 1) : 0;
+      if (css === shownColor[i] && state === shownState[i]) continue;
+      const cell = cells[i];
+      if (state !== shownState[i]) {
+        cell.className = state === 0 ? "ml-sweep-cell ml-empty" : state === 1 ? "ml-sweep-cell ml-filled" : "ml-sweep-cell ml-filled ml-dark";
+        if (cell === shownSelected) cell.classList.add("ml-selected");
       }
-      const color = scale.color(v);
-      cell.style.backgroundColor = cssColor(color);
-      cell.classList.toggle("ml-dark", color.alpha > 0.5);
-      if (showNumbers) cell.textContent = cellText(v);
+      cell.style.backgroundColor = css;
+      if (showNumbers) cell.textContent = empty ? "" : cellText(v);
+      shownColor[i] = css;
+      shownState[i] = state;
     }
     const key = `${scale.low}|${scale.high}`;
     if (key !== legendKey) {
@@ -230,7 +235,6 @@ export const renderPatchingSweepView: RenderView = ({ model, el }) => {
     const cell = model.get("selectedCell") as [number, number] | null | undefined;
     return cell && cells[cell[0] * cols + cell[1]] !== undefined ? cell : null;
   };
-  let shownSelected: HTMLElement | undefined;
   const paintSelection = (): void => {
     shownSelected?.classList.remove("ml-selected");
     const cell = selectedOf();
