@@ -39,11 +39,15 @@ const CSS = `
 .ml-featdash .ml-fd-logit-bar { height: 8px; border-radius: 2px; }
 .ml-featdash .ml-fd-logit-value { text-align: right; font-family: var(--jp-code-font-family, ui-monospace, monospace); font-size: 11px; }
 .ml-featdash .ml-fd-group { margin: 8px 0 2px; }
+.ml-featdash .ml-fd-legend { display: flex; align-items: flex-start; gap: 10px; }
+.ml-featdash .ml-fd-legend > .ml-muted { margin-top: 5px; }
 .ml-featdash .ml-fd-context { display: flex; gap: 8px; align-items: baseline; padding: 2px 4px; border-radius: 3px; cursor: pointer; border: 1px solid transparent; }
 .ml-featdash .ml-fd-context:hover { border-color: var(--jp-border-color1, rgba(128, 128, 128, 0.5)); }
 .ml-featdash .ml-fd-context.ml-selected { border-color: var(--jp-brand-color1, #e08000); background: rgba(224, 128, 0, 0.08); }
 .ml-featdash .ml-fd-meta { flex: 0 0 auto; min-width: 96px; font-size: 11px; font-family: var(--jp-code-font-family, ui-monospace, monospace); }
-.ml-featdash .ml-fd-tokens { line-height: 1.9; }
+.ml-featdash .ml-fd-tokens { line-height: 1.9; display: flex; align-items: baseline; }
+.ml-featdash .ml-fd-before { display: inline-block; text-align: right; white-space: nowrap; flex: 0 0 auto; }
+.ml-featdash .ml-fd-after { white-space: nowrap; }
 .ml-featdash .ml-token.ml-fd-max { outline: 2px solid var(--jp-ui-font-color1, #333); outline-offset: -1px; }
 .ml-featdash .ml-token.ml-hl { outline: 2px solid var(--jp-brand-color1, #e08000); outline-offset: -1px; }
 `;
@@ -98,6 +102,7 @@ export const renderFeatureDashboardView: RenderView = ({ model, el }) => {
   const contextsEl = div(doc, "ml-fd-contexts", "contexts");
   const rows: HTMLElement[] = [];
   const spans: HTMLElement[][] = [];
+  const befores: { el: HTMLElement; chars: number; tokens: number }[] = [];
   let offset = 0;
   let c = 0;
   groupLabels.forEach((label, g) => {
@@ -124,23 +129,38 @@ export const renderFeatureDashboardView: RenderView = ({ model, el }) => {
       const meta = div(doc, "ml-fd-meta ml-muted");
       meta.textContent = `${formatValue(acts[position - start])} · t${text}:${position}`;
       meta.title = `text ${text}, position ${position}`;
+      // The tokens before the highlighted one sit right-aligned in a column as wide as the
+      // longest such run, so the highlighted tokens of every context line up.
       const line = div(doc, "ml-fd-tokens");
+      const before = doc.createElement("span");
+      before.className = "ml-fd-before";
+      const after = doc.createElement("span");
+      after.className = "ml-fd-after";
+      line.append(before, after);
+      let beforeChars = 0;
       const lineSpans = tokens.map((token, i) => {
         const span = doc.createElement("span");
         span.className = "ml-token";
         const pos = start + i;
         if (pos === position) span.classList.add("ml-fd-max");
         span.textContent = tokenLabel(token);
-        span.style.backgroundColor = cssColor(scale.color(acts[i]));
+        const color = scale.color(acts[i]);
+        span.style.backgroundColor = cssColor(color);
+        // Strong backgrounds get light text in either theme.
+        if (color.alpha > 0.5) span.style.color = "#fff";
         span.title = `${JSON.stringify(token)} activation ${formatValue(acts[i])}`;
         span.addEventListener("mouseenter", () => {
           clearHighlight();
           span.classList.add("ml-hl");
           info.textContent = `${JSON.stringify(token)} (text ${text}, position ${pos}) activation: ${formatValue(acts[i])}`;
         });
-        line.append(span);
+        if (pos < position) {
+          before.append(span);
+          beforeChars += Array.from(span.textContent).length;
+        } else after.append(span);
         return span;
       });
+      befores.push({ el: before, chars: beforeChars, tokens: position - start });
       row.append(meta, line);
       row.addEventListener("click", () => {
         model.set("selectedContext", index);
@@ -151,12 +171,19 @@ export const renderFeatureDashboardView: RenderView = ({ model, el }) => {
       contextsEl.append(row);
     }
   });
+  // Monospace tokens: a run is about `chars` ch wide plus each token's 2px of padding.
+  const widest = befores.reduce((w, b) => Math.max(w, b.chars), 0);
+  const widestTokens = befores.reduce((w, b) => Math.max(w, b.tokens), 0);
+  for (const { el: before } of befores) before.style.minWidth = `calc(${widest}ch + ${2 * widestTokens + 2}px)`;
   contextsEl.addEventListener("mouseleave", () => {
     clearHighlight();
     info.textContent = HINT;
   });
-  const legend = legendElement(doc, scale);
-  legend.dataset.testid = "legend";
+  const legend = div(doc, "ml-fd-legend", "legend");
+  const caption = doc.createElement("span");
+  caption.className = "ml-muted";
+  caption.textContent = "token colour: activation";
+  legend.append(caption, legendElement(doc, scale));
   info.textContent = HINT;
   root.append(legend, info, contextsEl);
 
@@ -238,21 +265,22 @@ function histogramElement(doc: Document, edges: Float32Array, counts: Int32Array
   const left = 34;
   const bottom = 18;
   const plotW = width - left - 6;
-  const plotH = height - bottom - 6;
+  const top = 10;
+  const plotH = height - bottom - top;
   const lo = edges[0];
   const hi = edges[edges.length - 1];
   let maxCount = 0;
   for (const n of counts) maxCount = Math.max(maxCount, n);
   const x = (v: number): number => left + ((v - lo) / (hi - lo || 1)) * plotW;
-  const y = (n: number): number => 6 + plotH - (n / (maxCount || 1)) * plotH;
+  const y = (n: number): number => top + plotH - (n / (maxCount || 1)) * plotH;
 
   const chart = svg(doc, "svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "histogram of activations" });
   // Axes.
-  chart.append(svg(doc, "line", { x1: left, y1: 6 + plotH, x2: left + plotW, y2: 6 + plotH }));
-  chart.append(svg(doc, "line", { x1: left, y1: 6, x2: left, y2: 6 + plotH }));
+  chart.append(svg(doc, "line", { x1: left, y1: top + plotH, x2: left + plotW, y2: top + plotH }));
+  chart.append(svg(doc, "line", { x1: left, y1: top, x2: left, y2: top + plotH }));
   for (const tick of niceTicks(lo, hi, 5)) {
     const tx = x(tick);
-    chart.append(svg(doc, "line", { x1: tx, y1: 6 + plotH, x2: tx, y2: 6 + plotH + 3 }));
+    chart.append(svg(doc, "line", { x1: tx, y1: top + plotH, x2: tx, y2: top + plotH + 3 }));
     const label = svg(doc, "text", { x: tx, y: height - 3, "text-anchor": "middle", "data-testid": "x-tick" });
     label.textContent = formatValue(tick);
     chart.append(label);
@@ -271,8 +299,8 @@ function histogramElement(doc: Document, edges: Float32Array, counts: Int32Array
     const closing = i === counts.length - 1 ? "]" : ")";
     const text = `[${formatValue(edges[i])}, ${formatValue(edges[i + 1])}${closing}: ${n} token${n === 1 ? "" : "s"}`;
     // A full-height transparent target makes short bars easy to hover.
-    const bar = svg(doc, "rect", { class: "ml-fd-bar", x: x0 + 0.5, y: y(n), width: Math.max(0.5, x1 - x0 - 1), height: 6 + plotH - y(n), "data-testid": "bar", "data-count": n });
-    const target = svg(doc, "rect", { x: x0, y: 6, width: Math.max(1, x1 - x0), height: plotH, fill: "transparent" });
+    const bar = svg(doc, "rect", { class: "ml-fd-bar", x: x0 + 0.5, y: y(n), width: Math.max(0.5, x1 - x0 - 1), height: top + plotH - y(n), "data-testid": "bar", "data-count": n });
+    const target = svg(doc, "rect", { x: x0, y: top, width: Math.max(1, x1 - x0), height: plotH, fill: "transparent" });
     const tip = svg(doc, "title", {});
     tip.textContent = text;
     target.append(tip);
@@ -300,7 +328,6 @@ function logitColumn(doc: Document, kind: "boosted" | "suppressed", heading: str
   col.append(h);
   let reach = 0;
   for (const v of values) reach = Math.max(reach, Math.abs(v));
-  const color = kind === "boosted" ? POSITIVE : NEGATIVE;
   tokens.forEach((token, i) => {
     const row = div(doc, "ml-fd-logit-row", "logit-row");
     const label = doc.createElement("span");
@@ -310,7 +337,8 @@ function logitColumn(doc: Document, kind: "boosted" | "suppressed", heading: str
     const track = doc.createElement("div");
     const bar = div(doc, "ml-fd-logit-bar");
     bar.style.width = `${(100 * Math.abs(values[i])) / (reach || 1)}%`;
-    bar.style.backgroundColor = `rgba(${color.join(", ")}, 0.75)`;
+    // Coloured by sign: a "suppressed" token with a positive effect (tiny vocabularies) stays blue.
+    bar.style.backgroundColor = `rgba(${(values[i] >= 0 ? POSITIVE : NEGATIVE).join(", ")}, 0.75)`;
     track.append(bar);
     const value = doc.createElement("span");
     value.className = "ml-fd-logit-value";
