@@ -10,17 +10,61 @@ prints one JSON line on stdout saying how it went:
 
 "index" counts every cell of the notebook (markdown included) from 0, as nbformat does.
 The kernel is found by name through Jupyter's search path (the caller sets JUPYTER_PATH).
+
+The executed notebook keeps the widget state nbclient recorded (metadata.widgets), so a frontend
+with mechlab's widget extension shows the widgets again. The HTML export renders every widget from
+its own self-contained text/html instead, so the page works offline (see html_export).
 """
 import argparse
+import copy
 import json
 import math
 import os
+import re
 import sys
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbconvert")
+# Markdown math as MathJax reads it: $…$, $$…$$, \(…\), \[…\], \begin{…}.
+MATH = re.compile(r"\$[^$\n]+\$|\$\$|\\\(|\\\[|\\begin\{")
+
+
+def has_math(nb):
+    """True when a markdown cell holds math or an output is LaTeX: only then does the page load MathJax."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and MATH.search(cell.source):
+            return True
+        for output in cell.get("outputs", []):
+            if "text/latex" in output.get("data", {}):
+                return True
+    return False
+
+
+def html_export(nb, name):
+    """The notebook as one HTML page that renders offline.
+
+    nbconvert's own page shows widget outputs through @jupyter-widgets/html-manager, fetched from
+    a CDN (unpkg) with require.js, whenever the notebook carries widget state. mechlab's widget
+    outputs each have a self-contained text/html as well, so here the widget view is taken out of
+    the display priority and the widget state out of the copy that is exported: every widget
+    output renders from its text/html. The "mechlab" template (nbconvert/mechlab/) is nbconvert's
+    "lab" page without the require.js and widget-manager scripts, with MathJax only where there
+    is math.
+    """
+    exported = copy.deepcopy(nb)
+    exported.metadata.pop("widgets", None)
+    priority = [mime for mime in HTMLExporter().default_config.NbConvertBase.display_data_priority if mime != WIDGET_VIEW_MIME]
+    config = Config({"NbConvertBase": {"display_data_priority": priority}})
+    exporter = HTMLExporter(config=config, template_name="mechlab", extra_template_basedirs=[TEMPLATES])
+    resources = {"metadata": {"name": name}, "mechlab_has_math": has_math(nb)}
+    html, _ = exporter.from_notebook_node(exported, resources=resources)
+    return html
 
 
 def error_output(cell):
@@ -83,7 +127,7 @@ def main():
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out_ipynb)), exist_ok=True)
     nbformat.write(nb, args.out_ipynb)
-    html, _ = HTMLExporter().from_notebook_node(nb)
+    html = html_export(nb, os.path.splitext(os.path.basename(args.notebook))[0])
     with open(args.out_html, "w", encoding="utf-8") as f:
         f.write(html)
 
