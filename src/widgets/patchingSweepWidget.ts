@@ -148,6 +148,11 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
     return sweepValuesToRows(this.buffer, this.getState());
   }
 
+  /** The values as a [rows, cols] tensor, NaN where not computed. The caller owns (disposes) it. */
+  valuesTensor(): tf.Tensor2D {
+    return tf.tensor2d(this.buffer.slice(), [this.get("rows"), this.get("cols")]);
+  }
+
   /** The value of one cell (NaN if not computed). */
   valueAt(row: number, col: number): number {
     this.checkCell(row, col, "valueAt");
@@ -205,7 +210,14 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
     const rows = this.get("rows");
     const cols = this.get("cols");
     const order = options.order ? [...options.order] : undefined;
-    order?.forEach(([r, c]) => this.checkCell(r, c, "order"));
+    if (order) {
+      const seen = new Set<number>();
+      for (const [r, c] of order) {
+        this.checkCell(r, c, "order");
+        if (seen.has(r * cols + c)) throw new Error(`patchingSweep: \`order\` names cell (${r}, ${c}) twice; name each cell once.`);
+        seen.add(r * cols + c);
+      }
+    }
     const total = order ? order.length : rows * cols;
 
     // One controller for every way to stop; the metric sees its signal.

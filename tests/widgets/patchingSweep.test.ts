@@ -122,6 +122,19 @@ describe("patchingSweep runner", () => {
     expect(result.status).toBe("done");
     expect(Number.isNaN(result.values[0][0])).toBe(true);
     expect(result.values[0][1]).toBeCloseTo(metricOf(0, 1), 5);
+    await expect(w.run(() => 1, { order: [[0, 0], [0, 0]] })).rejects.toThrow(/names cell \(0, 0\) twice/);
+    await expect(w.run(() => 1, { order: [[0, 3]] })).rejects.toThrow(/cell \(0, 3\) is outside the 3 × 3 grid/);
+  });
+
+  it("valuesTensor gives a [rows, cols] tensor the caller disposes", async () => {
+    const w = patchingSweepWidget({ rows: 2, cols: 2 });
+    await w.run((r, c) => metricOf(r, c));
+    const before = tf.memory().numTensors;
+    const t = w.valuesTensor();
+    expect(t.shape).toEqual([2, 2]);
+    expect(Array.from(t.dataSync())).toEqual([0, 1, 2, 3].map((i) => Math.fround(metricOf(Math.floor(i / 2), i % 2))));
+    t.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it("sends the values at most every batchUpdateMs, and all of them at the end", async () => {

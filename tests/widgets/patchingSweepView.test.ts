@@ -95,9 +95,10 @@ describe("PatchingSweepView", () => {
     model.set("message", "cancelled (cancel button) after 2 of 6 cells, 40 ms");
     model.set("status", "cancelled");
     expect(shown(el, "progress")).toBe(false);
-    expect(text(el, "status")).toBe("Cancelled: cancelled (cancel button) after 2 of 6 cells, 40 ms");
+    expect(text(el, "status")).toBe("Cancelled (cancel button) after 2 of 6 cells, 40 ms");
     model.set("message", "boom at [row 1, col 2]");
     model.set("status", "error");
+    expect(text(el, "status")).toBe("Error: boom at [row 1, col 2]");
     expect(el.querySelector("[data-testid=status]")!.classList.contains("ml-error")).toBe(true);
   });
 

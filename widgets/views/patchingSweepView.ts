@@ -228,7 +228,9 @@ export const renderPatchingSweepView: RenderView = ({ model, el }) => {
     status.dataset.status = state;
     status.classList.toggle("ml-error", state === "error");
     const prefix: Record<string, string> = { running: "Running", done: "Done", cancelled: "Cancelled", error: "Error", idle: "Waiting" };
-    status.textContent = `${prefix[state] ?? state}: ${message || (running ? "computing…" : `${done} / ${total} cells`)}`;
+    const said = message || (running ? "computing…" : `${done} / ${total} cells`);
+    // "cancelled (…) after …" reads as is, capitalised; other messages get the status in front.
+    status.textContent = said.toLowerCase().startsWith(state) ? said[0].toUpperCase() + said.slice(1) : `${prefix[state] ?? state}: ${said}`;
   };
 
   const selectedOf = (): [number, number] | null => {
@@ -287,7 +289,10 @@ export const renderPatchingSweepView: RenderView = ({ model, el }) => {
     tip.style.display = "block";
     const cellBox = cells[r * cols + c].getBoundingClientRect();
     const rootBox = root.getBoundingClientRect();
-    tip.style.left = `${Math.max(0, cellBox.left - rootBox.left + cellW + 4)}px`;
+    // Right of the cell, or left of it where the right side has no room.
+    const right = cellBox.left - rootBox.left + cellW + 4;
+    const left = cellBox.left - rootBox.left - 4 - tip.offsetWidth;
+    tip.style.left = `${Math.max(0, right + tip.offsetWidth > root.clientWidth && left >= 0 ? left : right)}px`;
     tip.style.top = `${Math.max(0, cellBox.top - rootBox.top - 4)}px`;
   };
   grid.addEventListener("mouseover", (event) => {
