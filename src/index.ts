@@ -36,5 +36,14 @@ export { display, updateDisplay, clearOutput, type DisplayHandle, type DisplayVa
 export { input, password } from "./notebook/input";
 export { interruptSignal, throwIfInterrupted } from "./notebook/interrupt";
 export { logitLens, logitLensSync, lensRowName, type LogitLensResult, type LogitLensOptions, type LogitLensMode, type LogitLensTarget, type LensTokenizer } from "./analysis/logitLens";
+export { plot, PlotWidget, PLOT_VIEW, mergeSpec, type PlotState, type PlotKind, type PlotOptions, type LineOptions, type HeatmapOptions, type ScatterOptions, type HistOptions, type VegaLiteSpec, type MatrixInput, type TableInput } from "./plots";
+export { trainingProgress, TrainingProgressWidget, TRAINING_PROGRESS_VIEW, type TrainingProgressOptions, type TrainingProgressState, type TrainingStatus, type ProgressPoints } from "./train/trainingProgress";
 export { logitLensWidget, logitLensFromPrompt, LogitLensWidget, LOGIT_LENS_VIEW, type LogitLensState, type LogitLensWidgetOptions, type LensColorBy, type LensShow } from "./widgets/logitLensWidget";
 export { prepareLogitLens, cellTopK, type LogitLensData, type LensTopEntry } from "./widgets/logitLensData";
+export { train, type TrainOptions, type TrainResult, type Metrics } from "./train/train";
+export { AdamW, type AdamWOptions } from "./train/adamW";
+export { learningRateAt, type LearningRateSchedule, type ScheduleShape } from "./train/learningRateSchedule";
+export { clipByGlobalNorm, globalNorm } from "./train/clipGradients";
+export { SeededRandom } from "./train/seededRandom";
+export { listCheckpoints, type TrainingHistory, type EvaluationRecord } from "./train/trainingCheckpoint";
+export { ToySuperpositionModel, trainToyModel, superpositionGeometry, geometryOf, representedFeatures, resolveToyConfig, type ToyModelConfig, type ResolvedToyConfig, type TrainToyOptions, type InstanceGeometry } from "./toy";

@@ -1,6 +1,6 @@
 /**
  * The self-contained text/html of a widget: a container, the inlined static bundle (once per page,
- * guarded on `window.mechlabWidgets`), the state as JSON and binary values as base64, then
+ * guarded on `window.mechlabWidgets` having the view), the state as JSON and binary values as base64, then
  * `mechlabWidgets.renderStatic(el, viewName, state, buffers)`. Nothing is fetched from the network.
  */
 import { randomUUID } from "crypto";
@@ -60,7 +60,8 @@ export function staticWidgetHtml(viewName: string, state: Record<string, unknown
   const encoded = encodeStaticState(state);
   return [
     `<div class="mechlab-widget" id="${id}" data-mechlab-view="${viewName.replace(/[^\w.-]/g, "")}"></div>`,
-    `<script>if (!window.mechlabWidgets) {\n${scriptText(bundle)}\n}</script>`,
+    // Skipped when a bundle already on the page has this view (the chart bundle has every view).
+    `<script>if (!(window.mechlabWidgets && window.mechlabWidgets.getView(${scriptJson(viewName)}))) {\n${scriptText(bundle)}\n}</script>`,
     "<script>(function () {",
     `  var el = document.getElementById(${scriptJson(id)});`,
     `  window.mechlabWidgets.renderStatic(el, ${scriptJson(viewName)}, ${scriptJson(encoded.state)}, ${scriptJson(encoded.buffers)});`,

@@ -10,6 +10,8 @@ export const MECHLAB_WIDGET_MODULE = "mechlab-widgets";
 
 /** The IIFE bundle (sets `globalThis.mechlabWidgets`) that static pages inline. */
 export const STATIC_BUNDLE_FILE = "mechlab-widgets.static.js";
+/** The static bundle of the chart views (vega, vega-lite, vega-embed; every other view too), inlined only by chart widgets. */
+export const PLOTS_STATIC_BUNDLE_FILE = "mechlab-plots.static.js";
 /** The AMD module `mechlab-widgets` for @jupyter-widgets/html-manager and classic Notebook. */
 export const AMD_BUNDLE_FILE = "mechlab-widgets.amd.js";
 

@@ -7,6 +7,7 @@
  */
 import { DOMWidgetModel, DOMWidgetView } from "@jupyter-widgets/base";
 import { getView, viewNames } from "../views/index";
+import "../views/plotViews";
 import { liveViewModel } from "./liveViewModel";
 
 declare const MECHLAB_VERSION: string;
