@@ -31,6 +31,13 @@ if any notebook failed (the files are still written, with the outputs up to the 
   --out DIR       where to write (default: ${DEFAULT_OUT} in the current folder)
   --timeout S     fail a cell that runs longer than S seconds (default: no limit)
 
+The .ipynb keeps the widgets' state (metadata "widgets"), so JupyterLab, Notebook 7 or classic
+Notebook with mechlab's widget extension (\`mechlab install\`) shows them live again. The .html
+works offline: every mechlab widget renders from its own self-contained HTML (script and data
+inline) and stays interactive (hover, selections), though no longer connected to a kernel. It
+loads nothing from the network: nbconvert's CDN-based widget manager and require.js are left out
+(template kernel/cli/nbconvert/mechlab), and MathJax is included only when the notebook has math.
+
 Needs Jupyter's nbclient and nbconvert (Python). ${INSTALL_NBCLIENT}`;
 
 export interface CellFailure {
