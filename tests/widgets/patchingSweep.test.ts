@@ -5,7 +5,8 @@
  * directly, and no tensor leaks.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { tf } from "../../src/backend";
+import { ready, tf } from "../../src/backend";
+import { HookedTransformer } from "../../src/model/hookedTransformer";
 import { setKernelRuntime, type BinaryBuffer, type Comm, type CommRegistry, type CommSendOptions, type MimeBundle } from "../../src/notebook/kernelRuntime";
 import { describeSweepGrid, sweepValuesFrom, sweepValuesToRows } from "../../src/widgets/patchingSweepData";
 import { patchingSweep, patchingSweepWidget, PatchingSweepWidget } from "../../src/widgets/patchingSweepWidget";
@@ -250,6 +251,50 @@ describe("patchingSweep runner", () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(sweep.values).toEqual([[2, 4, 6], [8, 10, 12]]);
     a.dispose();
+  });
+
+  it("an activation-patching metric on a real model: same values as a plain loop, no tensors leaked", async () => {
+    await ready();
+    const model = await HookedTransformer.create({ nLayers: 2, dModel: 16, nHeads: 4, dHead: 4, dMlp: 24, dVocab: 20, nCtx: 8, actFn: "gelu_new", seed: 5 });
+    const clean = tf.tensor2d([[1, 5, 7, 3, 9]], [1, 5], "int32");
+    const corrupt = tf.tensor2d([[1, 6, 7, 3, 9]], [1, 5], "int32");
+    const { cache } = model.runWithCache(clean);
+    // Logit of token 4 minus token 2 at the last position, with resid_pre of (layer, pos) patched from the clean run.
+    const metric = (layer: number, pos: number): tf.Scalar =>
+      tf.tidy(() => {
+        const name = `blocks.${layer}.hook_resid_pre` as const;
+        const logits = model.runWithHooks(corrupt, {
+          fwdHooks: [[name, (act) => {
+            const mask = tf.oneHot([pos], 5).reshape([1, 5, 1]);
+            return act.mul(tf.scalar(1).sub(mask)).add(cache.get(name).mul(mask));
+          }]],
+        });
+        const last = logits.slice([0, 4, 0], [1, 1, 20]).reshape([20]);
+        return last.gather([4]).sub(last.gather([2])).reshape([]) as tf.Scalar;
+      });
+    const expected: number[][] = [];
+    for (let layer = 0; layer < 2; layer++) {
+      const row: number[] = [];
+      for (let pos = 0; pos < 5; pos++) {
+        const t = metric(layer, pos);
+        row.push(t.dataSync()[0]);
+        t.dispose();
+      }
+      expected.push(row);
+    }
+    const before = tf.memory().numTensors;
+    const sweep = await patchingSweep({ kind: "layer × position", rows: 2, cols: 5 }, async (layer, pos) => metric(layer, pos), { display: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(sweep.values).toEqual(expected.map((row) => row.map(Math.fround)));
+    // Patching the one differing position in layer 0 restores the clean logits.
+    const cleanLogits = model.forward(clean);
+    const cleanLast = Array.from(cleanLogits.slice([0, 4, 0], [1, 1, 20]).dataSync());
+    cleanLogits.dispose();
+    expect(sweep.values[0][1]).toBeCloseTo(cleanLast[4] - cleanLast[2], 4);
+    cache.dispose();
+    clean.dispose();
+    corrupt.dispose();
+    model.dispose();
   });
 
   it("does not throw outside a kernel when displaying: prints one line", async () => {
