@@ -22,6 +22,10 @@
  * Ownership: no argument is disposed and nothing returned is a tensor. Tensors given (activations,
  * token ids, direction, W_U) are read, never kept; the one tensor made (the logit effect) is
  * disposed before returning.
+ *
+ * Memory: the activations are read once (a tensor as one Float32 copy, arrays as they are); what
+ * is kept is O(topK + bands · samplesPerBand) windows, the bins and the top logits, whatever the
+ * dataset's size.
  */
 import { tf } from "../backend";
 import type { StrTokenSource } from "./attentionData";
@@ -44,7 +48,10 @@ export interface FeatureDashboardDataOptions {
   model?: DashboardModel;
   /** With `model`: the token ids [nTexts, pos] the activations were computed from. */
   tokenIds?: number[][] | tf.Tensor;
-  /** Output direction [d_model]: an SAE decoder row or a neuron's W_out row. */
+  /**
+   * Output direction [d_model]: an SAE decoder row or a neuron's W_out row. Its direct logit
+   * effect is `direction @ W_U` only (no final LayerNorm, no b_U).
+   */
   direction?: VectorInput;
   /** W_U [d_model, d_vocab] for the logit effect (default: `model.W_U`). */
   unembed?: tf.Tensor | number[][];

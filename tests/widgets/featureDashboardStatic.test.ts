@@ -71,6 +71,9 @@ describe.skipIf(!hasChromium)("feature dashboard static html in Chromium", () =>
     expect(await contexts.nth(1).getAttribute("class")).toContain("ml-selected");
     await contexts.first().locator(".ml-fd-max").hover();
     await page.screenshot({ path: screenshotPath("feature-dashboard-static"), fullPage: true });
+    // A dark theme (JupyterLab's variables): the same page stays readable.
+    await page.addStyleTag({ content: "body { background: #111; --jp-ui-font-color1: #ddd; --jp-ui-font-color2: #aaa; --jp-layout-color1: #111; --jp-border-color1: #555; --jp-border-color2: #444; }" });
+    await page.screenshot({ path: screenshotPath("feature-dashboard-static-dark"), fullPage: true });
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
     await page.close();

@@ -48,7 +48,7 @@ const CSS = `
 .ml-featdash .ml-fd-tokens { line-height: 1.9; display: flex; align-items: baseline; }
 .ml-featdash .ml-fd-before { display: inline-block; text-align: right; white-space: nowrap; flex: 0 0 auto; }
 .ml-featdash .ml-fd-after { white-space: nowrap; }
-.ml-featdash .ml-token.ml-fd-max { outline: 2px solid var(--jp-ui-font-color1, #333); outline-offset: -1px; }
+.ml-featdash .ml-token.ml-fd-max { outline: 2px solid var(--jp-ui-font-color1, var(--vscode-editor-foreground, #333)); outline-offset: -1px; }
 .ml-featdash .ml-token.ml-hl { outline: 2px solid var(--jp-brand-color1, #e08000); outline-offset: -1px; }
 `;
 
