@@ -17,6 +17,8 @@ import { startLiveSession, type LiveSession } from "./live/liveSession";
 
 const PROMPT = "bad cafe";
 const TOKENS = ["^", ..."bad cafe"];
+/** A token as its cell label or header shows it (a space as "␣"). */
+const shown = (token: string): string => (token === " " ? "␣" : token);
 
 /** A string result as the kernel shows it (text/plain quotes strings: 'text'). */
 function unquote(results: string[]): string {
@@ -59,12 +61,12 @@ describe.skipIf(!hasChromium)("logit-lens widget, live", () => {
     await view.waitFor({ timeout: 30_000 });
 
     // Column headers are the prompt's tokens; one cell per row (embed, L1 in, L2 in, final) and position.
-    expect(await view.locator("thead tr:first-child th .ml-lens-token").allTextContents()).toEqual(TOKENS);
+    expect(await view.locator("thead tr:first-child th .ml-lens-token").allTextContents()).toEqual(TOKENS.map(shown));
     expect(await view.locator("tbody th").allTextContents()).toEqual(["embed", "L1 in", "L2 in", "final"]);
     expect(await view.locator("td.ml-lens-cell").count()).toBe(4 * TOKENS.length);
     // Each cell's label is its top token, as the kernel computed it (the accumulated rows come first).
     const kernelTop = JSON.parse(unquote(await run(`JSON.stringify(lens.get("topTokens").filter((_: string, i: number) => i % 5 === 0).slice(0, 4 * 9))`)));
-    expect(await view.locator("td.ml-lens-cell").allTextContents()).toEqual(kernelTop);
+    expect(await view.locator("td.ml-lens-cell").allTextContents()).toEqual(kernelTop.map(shown));
 
     // Hover: the info line and the cell's tooltip give the next token's p, logit and rank, as in the kernel.
     const target = view.locator('td.ml-lens-cell[data-row="2"][data-pos="3"]');
@@ -137,7 +139,7 @@ describe.skipIf(!hasChromium)("logit-lens widget, static html in Chromium", () =
 
     const view = page.locator(".ml-lens");
     await view.waitFor({ timeout: 10_000 });
-    expect(await view.locator("thead tr:first-child th .ml-lens-token").allTextContents()).toEqual(TOKENS);
+    expect(await view.locator("thead tr:first-child th .ml-lens-token").allTextContents()).toEqual(TOKENS.map(shown));
     expect(await view.locator("tbody th").allTextContents()).toEqual(["embed", "pos_embed", "L0 attn", "L0 mlp", "L1 attn", "L1 mlp", "L2 attn", "L2 mlp"]);
     expect(await view.locator("td.ml-lens-cell").count()).toBe(8 * TOKENS.length);
     expect(await view.locator("[data-testid=legend-caption]").textContent()).toBe("logit of the next token");

@@ -174,6 +174,8 @@ describe("LogitLensView", () => {
   it("truncates long labels, keeping the whole token on hover", () => {
     expect(truncateLabel("abcdefgh")).toBe("abcde…");
     expect(truncateLabel("ab\n")).toBe("ab↵");
+    expect(truncateLabel(" ")).toBe("␣");
+    expect(truncateLabel(" a")).toBe(" a");
     const { el } = mount({ tokens: ["^", " internationalization", "b"] });
     const th = el.querySelectorAll("thead tr:first-child th")[2] as HTMLElement;
     expect(th.querySelector(".ml-lens-token")!.textContent).toBe(" inte…");

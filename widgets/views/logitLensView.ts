@@ -20,6 +20,7 @@ const CSS = `
 .ml-lens table.ml-lens-grid { border-collapse: separate; border-spacing: 1px; font-family: var(--jp-code-font-family, ui-monospace, monospace); font-size: 11px; }
 .ml-lens .ml-lens-grid th { font-weight: normal; white-space: pre; padding: 0 3px; }
 .ml-lens .ml-lens-grid thead th { text-align: center; max-width: 56px; overflow: hidden; text-overflow: ellipsis; }
+.ml-lens .ml-lens-grid thead th.ml-lens-corner { max-width: none; text-align: right; }
 .ml-lens .ml-lens-grid thead th .ml-lens-pos { display: block; font-size: 9px; }
 .ml-lens .ml-lens-grid tbody th { text-align: right; font-family: var(--jp-ui-font-family, system-ui, sans-serif); }
 .ml-lens .ml-lens-grid .ml-lens-target { font-size: 10px; }
@@ -45,8 +46,10 @@ type Mode = "accumulated" | "decomposed";
 type ColorBy = "probability" | "logit" | "rank";
 type Show = "target" | "top";
 
+/** A token as a short cell label: whitespace made visible (a token of spaces as "␣"), cut to `max` characters. */
 export function truncateLabel(text: string, max = LABEL_CHARS): string {
-  const chars = Array.from(tokenLabel(text));
+  const shown = /^ +$/.test(text) ? "␣".repeat(text.length) : tokenLabel(text);
+  const chars = Array.from(shown);
   return chars.length <= max ? chars.join("") : `${chars.slice(0, max - 1).join("")}…`;
 }
 
@@ -185,7 +188,7 @@ export const renderLogitLensView: RenderView = ({ model, el }) => {
     const thead = doc.createElement("thead");
     const headRow = doc.createElement("tr");
     const corner = doc.createElement("th");
-    corner.className = "ml-muted";
+    corner.className = "ml-muted ml-lens-corner";
     corner.textContent = modes[m] === "accumulated" ? "layer \\ token" : "term \\ token";
     headRow.append(corner);
     tokens.forEach((token, p) => {
@@ -206,7 +209,7 @@ export const renderLogitLensView: RenderView = ({ model, el }) => {
     if (hasTarget) {
       const targetRow = doc.createElement("tr");
       const label = doc.createElement("th");
-      label.className = "ml-muted ml-lens-target";
+      label.className = "ml-muted ml-lens-target ml-lens-corner";
       label.textContent = targetKind === "next" ? "next →" : "target →";
       targetRow.append(label);
       for (let p = 0; p < nPos; p++) {
