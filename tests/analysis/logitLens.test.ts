@@ -225,6 +225,20 @@ describe("logitLens, accumulated", () => {
     cache.dispose();
   });
 
+  it("reads a cache made without the batch axis (removeBatchDim) the same way", () => {
+    const { output, cache } = model.runWithCache(PROMPT);
+    const flat = model.runWithCache(PROMPT, { removeBatchDim: true });
+    const withBatch = logitLensSync(cache, { input: PROMPT, topK: 3 });
+    for (const lnScale of ["own", "final"] as const) {
+      const without = logitLensSync(flat.cache, { input: PROMPT, topK: 3, lnScale });
+      const reference = lnScale === "own" ? withBatch : logitLensSync(cache, { input: PROMPT, topK: 3, lnScale });
+      expect([...without.topIds]).toEqual([...reference.topIds]);
+      without.targetProb!.forEach((v, i) => (Number.isNaN(v) ? expect(reference.targetProb![i]).toBeNaN() : expect(v).toBeCloseTo(reference.targetProb![i], 6)));
+    }
+    expect(() => logitLensSync(flat.cache, { batchIndex: 1 })).toThrow(/batchIndex must be an integer in \[0, 1\)/);
+    for (const t of [output, cache, flat.output, flat.cache]) t.dispose();
+  });
+
   it("lnScale 'final' divides every row by the cached final scale (TransformerLens's accumulated_resid(apply_ln=True))", () => {
     const { output, cache } = model.runWithCache(PROMPT);
     const own = logitLensSync(cache, { input: PROMPT, topK: 3 });
