@@ -19,7 +19,7 @@
  * stop early by throwing); the cells computed so far stay, and the result says "cancelled".
  */
 import { tf } from "../backend";
-import { display as displayValue } from "../notebook/display";
+import { display as displayValue, type DisplayHandle } from "../notebook/display";
 import { interruptSignal } from "../notebook/interrupt";
 import { getKernelRuntime } from "../notebook/kernelRuntime";
 import { MechlabWidget, type MechlabWidgetState } from "./mechlabWidget";
@@ -391,10 +391,17 @@ export function patchingSweepWidget(spec: SweepGridSpec, options: WidgetModelOpt
  */
 export async function patchingSweep(spec: SweepGridSpec, metric: SweepMetric, options: PatchingSweepOptions = {}): Promise<PatchingSweepResult> {
   const widget = new PatchingSweepWidget(spec);
+  let shown: DisplayHandle | undefined;
   if (options.display ?? true) {
     // In a kernel: the live view. In plain Node: one line of text (no HTML bundle is built).
-    if (getKernelRuntime()) displayValue(widget);
+    if (getKernelRuntime()) shown = displayValue(widget);
     else displayValue.text(widget.toString());
   }
-  return widget.run(metric, options);
+  try {
+    return await widget.run(metric, options);
+  } finally {
+    // The output's self-contained HTML was made before the sweep: replace it with the final
+    // state, so a saved or exported notebook shows the result without the widget manager.
+    shown?.update(widget);
+  }
 }

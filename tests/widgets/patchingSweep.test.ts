@@ -309,9 +309,13 @@ describe("patchingSweep runner", () => {
     const comms = new RecordingComms();
     const interrupt = new AbortController();
     const events: string[] = [];
+    let finalHtml = "";
     setKernelRuntime({
       comms,
-      display: (bundle: MimeBundle) => void events.push(`display ${Object.keys(bundle).sort().join(" ")}`),
+      display: (bundle: MimeBundle, options) => {
+        events.push(`${options?.update ? "update" : "display"} ${Object.keys(bundle).sort().join(" ")}`);
+        finalHtml = String(bundle["text/html"]);
+      },
       clearOutput: () => undefined,
       requestInput: () => Promise.reject(new Error("no stdin")),
       interruptSignal: () => interrupt.signal,
@@ -321,7 +325,10 @@ describe("patchingSweep runner", () => {
       if (r === 1 && c === 0) interrupt.abort();
       return metricOf(r, c);
     });
-    expect(events).toEqual(["display application/vnd.jupyter.widget-view+json text/html text/plain", "cell 0,0", "cell 0,1", "cell 0,2", "cell 1,0"]);
+    const bundleKeys = "application/vnd.jupyter.widget-view+json text/html text/plain";
+    // Shown before the first cell; the output updated at the end so its static HTML holds the result.
+    expect(events).toEqual([`display ${bundleKeys}`, "cell 0,0", "cell 0,1", "cell 0,2", "cell 1,0", `update ${bundleKeys}`]);
+    expect(finalHtml).toContain('"status":"cancelled"');
     expect(sweep.status).toBe("cancelled");
     expect(sweep.done).toBe(4);
     expect(sweep.message).toMatch(/cancelled \(interrupt\) after 4 of 9 cells/);
