@@ -291,6 +291,16 @@ describe("mechlab notebook", () => {
       const contents = await fetch(`http://127.0.0.1:${port}/api/contents?token=${token}`);
       const names = ((await contents.json()) as { content: { name: string }[] }).content.map((entry) => entry.name);
       expect(names).toContain("smoke.ipynb");
+      // The widget frontends came with the kernel: the classic Notebook enables the nbextension
+      // and serves it, and the JupyterLab extension sits in the user's data folder.
+      expect(stdout).toContain(`mechlab: widget extensions in ${join(sandbox.env.JUPYTER_DATA_DIR!, "labextensions", "mechlab-widgets")}`);
+      const config = (await (await fetch(`http://127.0.0.1:${port}/api/config/notebook?token=${token}`)).json()) as { load_extensions?: Record<string, boolean> };
+      expect(config.load_extensions?.["mechlab-widgets/extension"]).toBe(true);
+      for (const file of ["extension.js", "index.js"]) {
+        const served = await fetch(`http://127.0.0.1:${port}/nbextensions/mechlab-widgets/${file}?token=${token}`);
+        expect(served.status, file).toBe(200);
+        expect(await served.text()).toMatch(/^(\/\/.*\n)*define\(/);
+      }
     } finally {
       child.kill("SIGTERM");
     }
