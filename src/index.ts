@@ -29,6 +29,7 @@ export { tokenColors, TokenColorsWidget, TOKEN_COLORS_VIEW, type TokenColorsStat
 export { prepareTokenColors, type TokenColorsData, type TokenColorsDataOptions, type TokenValues, type ColorScaleName } from "./widgets/tokenColorsData";
 export { featureDashboard, FeatureDashboardWidget, FEATURE_DASHBOARD_VIEW, type FeatureDashboardState, type FeatureDashboardOptions } from "./widgets/featureDashboardWidget";
 export { prepareFeatureDashboard, contextOf, type FeatureDashboardData, type FeatureDashboardDataOptions, type FeatureActivations, type FeatureContext, type DashboardModel, type VectorInput } from "./widgets/featureDashboardData";
+export { featureActivations, type FeatureActivationsOptions } from "./widgets/featureActivations";
 export { patchingSweep, patchingSweepWidget, PatchingSweepWidget, PATCHING_SWEEP_VIEW, type PatchingSweepState, type PatchingSweepOptions, type PatchingSweepResult, type SweepRunOptions, type SweepMetric, type SweepStatus } from "./widgets/patchingSweepWidget";
 export { describeSweepGrid, sweepValuesToRows, sweepValuesToArrays, MAX_SWEEP_CELLS, type SweepGridSpec, type SweepGrid, type SweepGridKind, type SweepRow, type SweepValuesInput } from "./widgets/patchingSweepData";
 export { toMimeBundle, plainText, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from "./display/mimeBundle";
