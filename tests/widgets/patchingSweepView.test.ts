@@ -130,18 +130,15 @@ describe("PatchingSweepView", () => {
     expect(text(el, "detail")).toBe("Click a cell for its numbers.");
   });
 
-  it("long column labels stand upright; a 48 × 128 grid renders and repaints quickly", () => {
+  it("long column labels stand upright; a 48 × 128 grid renders every cell and repaints them all", () => {
     const state = kernelState(48, 128);
     const { model, el } = mount(state);
     expect(cells(el)).toHaveLength(48 * 128);
     expect(el.querySelector(".ml-sweep-col-label")!.classList.contains("ml-rot")).toBe(true);
     const values = new Float32Array(48 * 128).map((_, i) => Math.sin(i));
-    const t0 = performance.now();
-    for (let k = 0; k < 5; k++) model.set("values", values.slice());
-    const perPaint = (performance.now() - t0) / 5;
+    model.set("values", values.slice());
     expect(cells(el).filter((x) => x.classList.contains("ml-filled"))).toHaveLength(48 * 128);
-    // jsdom is far slower than a browser; a repaint still stays well under a second.
-    expect(perPaint).toBeLessThan(1000);
+    // Speed is measured by bench/widgetRender.ts, not asserted here.
   });
 
   it("reads values sent as a DataView (the live widget's form)", () => {
