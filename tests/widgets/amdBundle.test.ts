@@ -18,7 +18,9 @@ function loadAmd(): { deps: string[]; exports: Record<string, unknown> } {
   const define = (deps: string[], factory: (...args: unknown[]) => Record<string, unknown>): void => {
     loaded = { deps, exports: factory({ DOMWidgetModel: FakeModel, DOMWidgetView: FakeView }) };
   };
-  runInNewContext(readFileSync(amdPath, "utf8"), { define, console });
+  // Globals every page has that the chart libraries read when they load (vega's expression
+  // interpreter names the timers, vega-lite keeps structuredClone).
+  runInNewContext(readFileSync(amdPath, "utf8"), { define, console, setTimeout, clearTimeout, setInterval, clearInterval, structuredClone });
   if (!loaded) throw new Error("the bundle did not call define()");
   return loaded;
 }
@@ -30,6 +32,8 @@ describe("AMD bundle mechlab-widgets", () => {
     expect(exports.MODULE_NAME).toBe("mechlab-widgets");
     expect(exports.MODULE_VERSION).toBe(JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")).version);
     expect(exports.DebugView).toBe(exports.MechlabView);
+    expect(exports.PlotView).toBe(exports.MechlabView);
+    expect(exports.TrainingProgressView).toBe(exports.MechlabView);
     const Model = exports.MechlabModel as new () => { defaults(): Record<string, unknown> };
     expect(new Model()).toBeInstanceOf(FakeModel);
     expect(new Model().defaults()).toMatchObject({ _model_name: "MechlabModel", _model_module: "mechlab-widgets", _view_module: "mechlab-widgets" });
