@@ -10,7 +10,8 @@
 //   2. a package folder (build/labextension-package/) gets that module as lib/index.js and a
 //      package.json whose "jupyterlab" section asks for @jupyter-widgets/base to be shared as a
 //      singleton and not bundled (jupyterlab_widgets provides it);
-//   3. @jupyterlab/builder (webpack module federation) turns it into the federated extension.
+//   3. @jupyterlab/builder (webpack module federation) turns it into the federated extension
+//      (webpack's minifier off: esbuild has minified the module).
 // The core metadata handed to --core-path lists no core packages: the plugin imports nothing of
 // JupyterLab's core at run time (only @jupyter-widgets/base), so there is nothing of it to share.
 const esbuild = require("esbuild");
@@ -45,6 +46,7 @@ async function main() {
     platform: "browser",
     target: "es2019",
     external: ["@jupyter-widgets/base"],
+    minify: true,
     define: { MECHLAB_VERSION: JSON.stringify(rootPackage.version) },
     legalComments: "none",
     logLevel: "warning",
@@ -61,8 +63,12 @@ async function main() {
       extension: true,
       outputDir: path.relative(packageDir, outDir),
       sharedPackages: { "@jupyter-widgets/base": { bundled: false, singleton: true } },
+      webpackConfig: "webpack.config.js",
     },
   });
+  // esbuild has minified the module already; webpack's own minifier would take a minute over the
+  // chart libraries for nothing.
+  fs.writeFileSync(path.join(packageDir, "webpack.config.js"), "module.exports = { optimization: { minimize: false } };\n");
   writeJson(path.join(coreDir, "package.json"), {
     name: "mechlab-labextension-core-metadata",
     version: "0.0.0",

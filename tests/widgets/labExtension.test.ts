@@ -79,6 +79,8 @@ beforeAll(async () => {
   const remoteEntryUrl = BASE_URL + meta.jupyterlab._build.load;
   dom = new JSDOM(`<!doctype html><html><head></head><body></body></html>`, { url: "http://lab.test/lab", runScripts: "dangerously", pretendToBeVisual: true, resources: files });
   const window = dom.window as unknown as Window & Record<string, unknown>;
+  // Browsers have structuredClone (the chart libraries call it at load); jsdom's window lacks it.
+  window.structuredClone ??= globalThis.structuredClone;
   const baseScript = window.document.createElement("script");
   // jsdom has no DragEvent, which Lumino's drag-and-drop (imported by @jupyter-widgets/base) subclasses.
   baseScript.textContent = `window.DragEvent = window.DragEvent || class DragEvent extends MouseEvent {};\n${await widgetsBaseScript()}`;
