@@ -264,7 +264,7 @@ function computeRow(cache: ActivationCache, plan: LensPlan, r: number, options: 
   const { nPos, topK, dVocab, batchIndex, mode } = result;
   const cfg = cache.model.cfg;
   const normalized = mode === "accumulated" && (options.lnScale ?? "own") === "own" ? "raw" : "normalized";
-  const [topValues, topIndices, logSumExp, targetLogit, rank] = tf.tidy(() => {
+  const [logitsT, topValues, topIndices, logSumExp] = tf.tidy(() => {
     let row = tf.gather(stack, [r], 0); // [1, ...batchAndPos, dModel]
     if (cache.hasBatchDim) row = tf.gather(row, [batchIndex], 1); // [1, 1, pos, dModel]
     // Own scale: the row's centred (LN) root mean square, i.e. the final norm applied to this stream.
@@ -276,20 +276,28 @@ function computeRow(cache: ActivationCache, plan: LensPlan, r: number, options: 
     if (streamItself && cache.model.hasParam("ln_final.b") && cfg.normalizationType === "LN") x = tf.add(x, cache.model.param("ln_final.b"));
     let logits = tf.matMul(x, cache.model.param("unembed.W_U")); // [pos, d_vocab]
     if (streamItself) logits = tf.add(logits, cache.model.param("unembed.b_U"));
-    const lse = tf.logSumExp(logits, 1); // [pos]
     const { values, indices } = tf.topk(logits, topK); // [pos, k]
-    // Target logit: logits.flat[p·d_vocab + id_p]; rank = 1 + #logits strictly above it.
-    const flatIdx = tf.tensor1d(Int32Array.from(gatherIds, (id, p) => p * dVocab + id), "int32");
-    const tLogit = tf.gather(logits.reshape([-1]), flatIdx); // [pos]
-    const above = tf.sum(tf.cast(tf.greater(logits, tLogit.reshape([nPos, 1])), "int32"), 1); // [pos]
-    return [values, indices, lse, tLogit, above];
+    return [logits, values, indices, tf.logSumExp(logits, 1) /* [pos] */];
   });
   const top = topValues.dataSync() as Float32Array;
   const ids = topIndices.dataSync() as Int32Array;
   const lse = logSumExp.dataSync() as Float32Array;
-  const tLogit = targetLogit.dataSync() as Float32Array;
-  const above = rank.dataSync() as Int32Array;
-  for (const t of [topValues, topIndices, logSumExp, targetLogit, rank]) t.dispose();
+  // The target's logit and rank (1 + how many logits are strictly larger) from the row's logits on
+  // the JS side: one pass, cheaper than an elementwise comparison on the tensor backend.
+  const tLogit = new Float32Array(nPos);
+  const above = new Int32Array(nPos);
+  if (result.targetIds) {
+    const logits = logitsT.dataSync() as Float32Array; // [pos, d_vocab]
+    for (let p = 0; p < nPos; p++) {
+      const offset = p * dVocab;
+      const t = logits[offset + gatherIds[p]];
+      let count = 0;
+      for (let v = 0; v < dVocab; v++) if (logits[offset + v] > t) count++;
+      tLogit[p] = t;
+      above[p] = count;
+    }
+  }
+  for (const t of [logitsT, topValues, topIndices, logSumExp]) t.dispose();
 
   const base = r * nPos;
   for (let p = 0; p < nPos; p++) {
