@@ -20,7 +20,8 @@
  * and the top-k tokens.
  *
  * Memory: only one row's logits [pos, d_vocab] exist at a time (each row in its own tf.tidy); the
- * results are plain typed arrays. Ownership: nothing returned is a tensor; the cache and the model
+ * residual stack [rows, batch, pos, dModel] exists briefly (a copy of the cached streams), then
+ * only the chosen prompt's [rows, pos, dModel] is kept. The results are plain typed arrays. Ownership: nothing returned is a tensor; the cache and the model
  * keep their tensors; no tensor made here outlives the call.
  */
 import { tf } from "../backend";
@@ -111,7 +112,7 @@ export interface LogitLensResult {
 /** Everything fixed before the rows are computed. */
 interface LensPlan {
   result: LogitLensResult;
-  /** [rows, ...batchAndPos, dModel], owned by the plan (disposed by runPlan). */
+  /** [rows, pos, dModel] of the chosen prompt, owned by the plan (disposed once the rows are done). */
   stack: tf.Tensor;
   /** Target id per position, with 0 standing in where there is none (masked afterwards). */
   gatherIds: Int32Array;
@@ -244,18 +245,16 @@ function makePlan(cache: ActivationCache, options: LogitLensOptions): LensPlan {
     topTokens: [],
   };
   const gatherIds = targetIds ? targetIds.map((id) => Math.max(id, 0)) : new Int32Array(nPos);
-  // For lnScale "final" in accumulated mode, every row takes the cached final scale.
-  if (mode === "accumulated" && lnScale === "final") {
-    const frozen = tf.tidy(() => applyLnToStack(cache, stack, undefined));
-    stack.dispose();
-    return { result, stack: frozen, gatherIds, tokenStrings };
-  }
-  if (mode === "decomposed") {
-    const frozen = tf.tidy(() => applyLnToStack(cache, stack, undefined));
-    stack.dispose();
-    return { result, stack: frozen, gatherIds, tokenStrings };
-  }
-  return { result, stack, gatherIds, tokenStrings };
+  // Decomposed terms, and accumulated rows with lnScale "final", take the cached final scale now
+  // (applyLnToStack checks the stack against the cached scale, so before the batch is sliced).
+  // Then only the chosen prompt's rows are kept: [rows, pos, dModel].
+  const frozen = mode === "decomposed" || lnScale === "final";
+  const kept = tf.tidy(() => {
+    const normalized = frozen ? applyLnToStack(cache, stack, undefined) : stack;
+    return cache.hasBatchDim ? tf.gather(normalized, [batchIndex], 1).squeeze([1]) : normalized.clone();
+  });
+  stack.dispose();
+  return { result, stack: kept, gatherIds, tokenStrings };
 }
 
 /** One row's logits [pos, d_vocab] → its cells of the result. Everything made here is freed. */
@@ -265,8 +264,7 @@ function computeRow(cache: ActivationCache, plan: LensPlan, r: number, options: 
   const cfg = cache.model.cfg;
   const normalized = mode === "accumulated" && (options.lnScale ?? "own") === "own" ? "raw" : "normalized";
   const [logitsT, topValues, topIndices, logSumExp] = tf.tidy(() => {
-    let row = tf.gather(stack, [r], 0); // [1, ...batchAndPos, dModel]
-    if (cache.hasBatchDim) row = tf.gather(row, [batchIndex], 1); // [1, 1, pos, dModel]
+    let row = tf.gather(stack, [r], 0); // [1, pos, dModel]
     // Own scale: the row's centred (LN) root mean square, i.e. the final norm applied to this stream.
     if (normalized === "raw") row = applyLnToStack(cache, row, undefined, { recomputeLn: true });
     let x = row.reshape([nPos, cfg.dModel]);
