@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "fs";
 import { JSDOM, ResourceLoader, type FetchOptions } from "jsdom";
 import { join } from "path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { tokenColors } from "../../src/widgets/tokenColorsWidget";
 import { viewNames } from "../../widgets/views/index";
 
 const ROOT = join(__dirname, "..", "..");
@@ -137,6 +138,27 @@ describe("JupyterLab prebuilt extension mechlab-widgets", () => {
     for (const name of names) {
       expect((exports[name] as { prototype: unknown } | undefined)?.prototype, name).toBeInstanceOf(base.DOMWidgetView);
     }
+  });
+
+  it("a view from the registered module renders a kernel widget's state through the real DOMWidgetView", async () => {
+    const registered: Registered[] = [];
+    (await container.get("./extension"))().default.activate({}, { registerWidget: (data: Registered) => registered.push(data) });
+    const exports = registered[0]!.exports;
+    // The state a kernel-side widget sends (its Float32Array values as they arrive).
+    const widget = tokenColors(["When", " Mary", " and"], [0.25, -1.5, 2]);
+    const state = widget.getState() as unknown as Record<string, unknown>;
+    expect(state._view_name).toBe("TokenColorsView");
+    const Model = exports.MechlabModel as new (attributes: unknown, options: unknown) => { get(key: string): unknown };
+    const model = new Model(state, { model_id: "m1", widget_manager: {} });
+    const View = exports[String(state._view_name)] as new (options: unknown) => { el: HTMLElement; render(): unknown };
+    const view = new View({ model });
+    await view.render();
+    const spans = [...view.el.querySelectorAll(".ml-token")].map((span) => span.textContent);
+    expect(spans).toEqual(["When", " Mary", " and"]);
+    const info = () => view.el.querySelector("[data-testid=info]")?.textContent ?? "";
+    expect(info()).not.toMatch(/-1\.5/);
+    view.el.querySelectorAll(".ml-token")[1]!.dispatchEvent(new dom.window.MouseEvent("mouseenter"));
+    expect(info()).toMatch(/position 1\).*: -1\.5/);
   });
 
   it("loads nothing but its own files (the remote entry and its chunks)", () => {
