@@ -60,7 +60,7 @@ export function prepareLine(data: MatrixInput | TableInput, options: LineOptions
   const table = plotTable(columns, WHAT);
   const [xName, yName] = [columns[0]!.name, columns[1]!.name];
   const encoding: Record<string, unknown> = {
-    x: axisChannel({ field: fieldRef(xName), type: columns[0]!.type === "number" ? "quantitative" : "ordinal", title: xTitle }, options.xLabel, options.logX),
+    x: axisChannel({ field: fieldRef(xName), type: columns[0]!.type === "number" ? "quantitative" : "ordinal", title: xTitle, ...(xTitle === "index" ? { axis: { tickMinStep: 1 } } : {}) }, options.xLabel, options.logX),
     y: axisChannel({ field: fieldRef(yName), type: "quantitative", title: yTitle }, options.yLabel, options.logY),
   };
   // sort: null keeps the series in data order (the rows' order) in the legend.

@@ -86,6 +86,65 @@ describe.skipIf(!hasChromium)("plots as static html in Chromium", () => {
     await page.close();
   });
 
+  it("the actions menu offers PNG/SVG export only; a spec asking for a remote image loads nothing", async () => {
+    const w = plot.scatter([[0, 0], [1, 1]], { spec: { mark: { type: "image", width: 20, height: 20 }, encoding: { url: { value: "https://example.com/a.png" } } } });
+    const { page, requests, errors } = await open(String(w.mimeBundle()["text/html"]));
+    await expect.poll(() => page.locator(".ml-plot").getAttribute("data-rendered"), { timeout: 20_000 }).toBe("true");
+    await page.locator(".ml-plot .vega-actions").evaluate((el) => ((el.parentElement as HTMLDetailsElement).open = true));
+    const actions = await page.locator(".ml-plot .vega-actions a").allTextContents();
+    expect(actions.sort()).toEqual(["Save as PNG", "Save as SVG"]);
+    await page.waitForTimeout(300);
+    expect(requests).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("dark theme: axis text takes the page's theme colour", async () => {
+    const w = plot.line([3, 1, 2, 5, 4], { title: "dark", xLabel: "step", yLabel: "loss" });
+    const page = await chromium.context.newPage();
+    await page.route("**/*", (route) => route.abort());
+    await page.setViewportSize({ width: 560, height: 340 });
+    const vars = "--jp-ui-font-color1: #e0e0e0; --jp-ui-font-color2: #b0b0b0; --jp-border-color1: #777; --jp-border-color2: #444; --jp-layout-color0: #111";
+    await page.setContent(`<!doctype html><html><body data-jp-theme-light="false" style="${vars}; background: #111; margin: 8px">${String(w.mimeBundle()["text/html"])}</body></html>`);
+    await expect.poll(() => page.locator(".ml-plot").getAttribute("data-rendered"), { timeout: 20_000 }).toBe("true");
+    const fill = await page.locator(".ml-plot svg text", { hasText: "loss" }).first().getAttribute("fill");
+    expect(fill).toBe("#e0e0e0");
+    await page.screenshot({ path: screenshotPath("plot-line-dark") });
+    await page.close();
+  });
+
+  it("training progress view: points after a gap make it ask for the history, which fills it in", async () => {
+    const progress = trainingProgress({ total: 10, metrics: ["loss"], log: false });
+    const { page, errors } = await open(String(progress.mimeBundle()["text/html"]), { width: 720, height: 300 });
+    const chart = page.locator(".ml-chart[data-metric=loss]");
+    await expect.poll(() => chart.getAttribute("data-points"), { timeout: 20_000 }).toBe("0");
+    // A second view over a page-local model, fed by hand as the kernel would.
+    const result = await page.evaluate(async () => {
+      const w = window as unknown as { mechlabWidgets: { renderStatic(el: HTMLElement, view: string, state: Record<string, unknown>): { set(k: string, v: unknown): void; sent: unknown[] } } };
+      const el = document.createElement("div");
+      el.id = "second";
+      document.body.append(el);
+      const points = (from: number, steps: number[]) => ({ from, steps: Float64Array.from(steps), values: [Float32Array.from(steps, (s) => 1 / s)] });
+      const model = w.mechlabWidgets.renderStatic(el, "TrainingProgressView", { title: "t", total: 10, metrics: ["loss"], logScale: [], status: "running", step: 0, elapsed: 0, eta: null, latest: {}, stopRequested: false, history: points(0, []), appended: points(0, []) });
+      const count = () => document.querySelector("#second .ml-chart")!.getAttribute("data-points");
+      const settle = async () => { for (let i = 0; i < 100 && document.querySelector("#second .vega-embed") === null; i++) await new Promise((r) => setTimeout(r, 50)); await new Promise((r) => setTimeout(r, 100)); };
+      await settle();
+      model.set("appended", points(0, [1, 2, 3]));
+      const afterFirst = count();
+      model.set("appended", points(5, [6, 7])); // points 3 and 4 (steps 4, 5) were missed
+      const afterGap = count();
+      const asked = JSON.stringify(model.sent);
+      model.set("history", points(0, [1, 2, 3, 4, 5, 6, 7]));
+      const afterHistory = count();
+      model.set("appended", points(6, [7, 8])); // overlaps what it has: only step 8 is new
+      return { afterFirst, afterGap, asked, afterHistory, afterOverlap: count() };
+    });
+    expect(result).toEqual({ afterFirst: "3", afterGap: "3", asked: JSON.stringify([{ event: "history" }]), afterHistory: "7", afterOverlap: "8" });
+    expect(errors).toEqual([]);
+    progress.finish();
+    await page.close();
+  });
+
   it("training progress: bar, step text, one chart per metric", async () => {
     let t = 0;
     const progress = trainingProgress({ total: 100, metrics: ["loss", "accuracy"], logScale: ["loss"], log: false, now: () => t });
