@@ -226,10 +226,11 @@ describe("transport", () => {
     // As a live view receives it: the buffers as DataViews over the raw frames.
     const small = plot.scatter({ a: [1.5, -2, 3], b: [0, 1, 2], tag: ["x", "y", "x"] }, { x: "a", y: "b", color: "tag" });
     const wire = removeBuffers(small.getState());
-    const received = putBuffers(structuredClone(wire.state) as Record<string, unknown>, wire.bufferPaths, wire.buffers.map((b) => {
-      const copy = new Uint8Array(8 + b.byteLength);
-      copy.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), 8);
-      return new DataView(copy.buffer, 8, b.byteLength);
+    const received = putBuffers(structuredClone(wire.state) as unknown as Record<string, unknown>, wire.bufferPaths, wire.buffers.map((b) => {
+      const view = b as ArrayBufferView;
+      const copy = new Uint8Array(8 + view.byteLength);
+      copy.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), 8);
+      return new DataView(copy.buffer, 8, view.byteLength);
     }));
     expect(plotRows(received.columns, received.rowCount as number)).toEqual([
       { a: 1.5, b: 0, tag: "x" },
