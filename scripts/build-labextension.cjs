@@ -87,6 +87,12 @@ async function main() {
   const meta = JSON.parse(fs.readFileSync(path.join(outDir, "package.json"), "utf8"));
   const load = meta.jupyterlab && meta.jupyterlab._build && meta.jupyterlab._build.load;
   if (!load || !fs.existsSync(path.join(outDir, load))) throw new Error(`the built extension has no remoteEntry (jupyterlab._build.load = ${load})`);
+  // What JupyterLab's extension manager and `jupyter labextension list` say about where it came from.
+  writeJson(path.join(outDir, "install.json"), {
+    packageManager: "npm",
+    packageName: rootPackage.name,
+    uninstallInstructions: "Run `mechlab uninstall` with the location option it was installed with (--user, --prefix DIR or --sys-prefix).",
+  });
   if (process.env.MECHLAB_BUILD_VERBOSE) process.stdout.write(built.stdout);
   console.log(`labextension ${EXTENSION_NAME} ${meta.version} → ${path.relative(root, outDir)}/${load} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }

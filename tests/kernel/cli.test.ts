@@ -73,6 +73,7 @@ function expectWidgetFrontends(data: string, config: string): void {
   expect(meta).toMatchObject({ name: "mechlab-widgets", version: pkg.version, jupyterlab: { _build: { extension: "./extension" } } });
   expect(meta.jupyterlab._build.load).toMatch(/^static\/remoteEntry\.[0-9a-f]+\.js$/);
   expect(readFileSync(join(lab, meta.jupyterlab._build.load), "utf8")).toBe(readFileSync(join(ROOT, "dist", "labextension", meta.jupyterlab._build.load), "utf8"));
+  expect(JSON.parse(readFileSync(join(lab, "install.json"), "utf8"))).toMatchObject({ packageManager: "npm", packageName: "mechlab" });
   const nb = join(data, "nbextensions", "mechlab-widgets");
   expect(readFileSync(join(nb, "index.js"), "utf8")).toBe(readFileSync(join(ROOT, "dist", "widgets", "mechlab-widgets.amd.js"), "utf8"));
   expect(readFileSync(join(nb, "extension.js"), "utf8")).toContain('"mechlab-widgets": "nbextensions/mechlab-widgets/index"');
