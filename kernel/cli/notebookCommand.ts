@@ -54,8 +54,14 @@ export async function notebookCommand(argv: string[], env: Env = process.env): P
 
   const installed = installKernelSpec({ kind: "user" }, env);
   console.log(`mechlab: kernel "${DISPLAY_NAME}" registered in ${installed.path}`);
-  const frontends = installFrontendExtensions({ kind: "user" }, env);
-  console.log(`mechlab: widget extensions in ${frontends.labextension} and ${frontends.nbextension}`);
+  try {
+    const frontends = installFrontendExtensions({ kind: "user" }, env);
+    console.log(`mechlab: widget extensions in ${frontends.labextension} and ${frontends.nbextension}`);
+  } catch (error) {
+    // The kernel works without them: widgets then show their static HTML instead of live views.
+    if (!(error instanceof CliError)) throw error;
+    console.error(`mechlab: warning: ${error.message} Widgets will show as static HTML.`);
+  }
 
   const args = [frontend.app, `--notebook-dir=${dir}`];
   if (parsed.values["no-browser"]) args.push("--no-browser");
