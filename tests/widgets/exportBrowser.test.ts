@@ -33,7 +33,7 @@ const trailingNumber = (text: string | null): number => Number((text ?? "").spli
 const WIDGET_CHECKS: Record<string, WidgetCheck> = {
   "widget-attention": async (cell, printed) => {
     const tokens = printed.tokens as string[];
-    const pattern = printed.layer1head2 as number[][];
+    const query3 = printed.layer1head2query3 as number[];
     const view = cell.locator(".ml-attn");
     await view.waitFor({ timeout: 15_000 });
     expect(await view.locator("[data-testid=tokens] .ml-token").allTextContents()).toEqual(tokens);
@@ -46,17 +46,17 @@ const WIDGET_CHECKS: Record<string, WidgetCheck> = {
     await expect.poll(() => view.locator("[data-testid=info]").textContent()).toMatch(/\(3\) attends to: /);
     // The number on hover is the kernel's pattern value, carried through the export.
     const title = await heatmap.locator(".ml-cell[data-q='3'][data-k='1']").getAttribute("title");
-    expect(trailingNumber(title)).toBeCloseTo(pattern[3]![1]!, 2);
+    expect(trailingNumber(title)).toBeCloseTo(query3[1]!, 2);
   },
 
   "widget-token-colors": async (cell, printed) => {
-    const tokens = printed.tokens as string[];
     const neuron = printed["neuron 0.5"] as number[];
     const norms = printed["resid norm"] as number[];
     const view = cell.locator(".ml-tokcol");
     await view.waitFor({ timeout: 15_000 });
     const spans = view.locator(".ml-token");
-    expect(await spans.allTextContents()).toEqual(tokens);
+    expect(await spans.count()).toBe(neuron.length);
+    expect((await spans.allTextContents()).join("")).toContain(" store");
     const info = view.locator("[data-testid=info]");
     await spans.nth(4).hover();
     await expect.poll(() => info.textContent()).toMatch(/position 4\) neuron 0\.5: /);
