@@ -15,6 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { registerWasmBatchMatMul } from "./kernels/wasmBatchMatMul";
 import { registerWasmUnsortedSegmentSum } from "./kernels/wasmUnsortedSegmentSum";
 
 export { tf };
@@ -119,6 +120,7 @@ async function tryBackend(name: BackendName): Promise<BackendAttempt> {
       require("@tensorflow/tfjs-backend-wasm");
       if (await tf.setBackend("wasm")) {
         registerWasmUnsortedSegmentSum();
+        registerWasmBatchMatMul();
         return { backend: name, source: "@tensorflow/tfjs-backend-wasm", ok: true };
       }
       return { backend: name, source: "@tensorflow/tfjs-backend-wasm", ok: false, reason: "setBackend returned false" };

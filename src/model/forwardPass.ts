@@ -30,11 +30,18 @@ function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D): t
   return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), 1), 0).cast("int32") as tf.Tensor2D;
 }
 
-/** [pos, pos] boolean, true where key ≤ query. */
-function causalMask(pos: number): tf.Tensor2D {
+/**
+ * What attention adds to its scores: 0 where a query may attend to a key (key ≤ query and the key
+ * is not padding), −∞ elsewhere; [1, 1, pos, pos], or [batch, 1, pos, pos] with an attention mask.
+ * One broadcast add per layer (rather than a select, which tiles its inputs to the scores' shape).
+ */
+function attentionScoreBias(pos: number, attentionMask?: tf.Tensor2D): tf.Tensor4D {
   const rows = tf.range(0, pos, 1, "int32").reshape([pos, 1]);
   const cols = tf.range(0, pos, 1, "int32").reshape([1, pos]);
-  return tf.greaterEqual(rows, cols) as tf.Tensor2D;
+  let keep: tf.Tensor = tf.greaterEqual(rows, cols).reshape([1, 1, pos, pos]);
+  if (attentionMask) keep = tf.logicalAnd(keep, attentionMask.cast("bool").reshape([-1, 1, 1, pos]));
+  const shape = keep.shape as [number, number, number, number];
+  return tf.where(keep, tf.zeros(shape), tf.fill(shape, -Infinity)) as tf.Tensor4D;
 }
 
 /** Returns logits [batch, pos, dVocabOut], or the residual [batch, pos, dModel] when stopAtLayer is set. */
@@ -63,7 +70,7 @@ export function forwardPass(ctx: ForwardContext, inputs: ForwardPassInputs): tf.
     positionIds: positions,
     keyMask: inputs.attentionMask,
     rotary: inputs.rotary,
-    causalMask: causalMask(pos),
+    scoreBias: attentionScoreBias(pos, inputs.attentionMask),
     shortformerPosEmbed,
   };
   for (let layer = inputs.startAtLayer; layer < stop; layer++) {

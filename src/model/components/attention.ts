@@ -23,8 +23,8 @@ export interface AttentionInputs {
   keyMask?: tf.Tensor2D;
   /** Rotary tables, for rotary models. */
   rotary?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
-  /** Causal mask [pos, pos], true where key ≤ query. */
-  causalMask: tf.Tensor2D;
+  /** Added to the attention scores: 0 where key ≤ query and the key is real, −∞ elsewhere; [1 or batch, 1, pos, pos]. */
+  scoreBias: tf.Tensor4D;
 }
 
 /** W [heads, dModel, dHead] → [dModel, heads·dHead], so all heads are one matMul. */
@@ -74,10 +74,7 @@ export function attention(ctx: ForwardContext, layer: number, inputs: AttentionI
   const qFlat = headsFirst(q);
   const kFlat = headsFirst(repeatKeyValueHeads(k, nHeads));
   let scores: tf.Tensor = tf.div(tf.matMul(qFlat, kFlat, false, true), cfg.attnScale).reshape([batch, nHeads, pos, pos]);
-  let keep: tf.Tensor = inputs.causalMask;
-  if (inputs.keyMask) keep = tf.logicalAnd(keep, inputs.keyMask.cast("bool").reshape([batch, 1, 1, pos]));
-  scores = tf.where(keep, scores, tf.scalar(-Infinity));
-  scores = ctx.hook(`${p}.hook_attn_scores`, scores);
+  scores = ctx.hook(`${p}.hook_attn_scores`, tf.add(scores, inputs.scoreBias));
 
   let pattern: tf.Tensor = tf.softmax(scores, -1);
   // A query whose keys are all padding has no valid key: its row is 0 rather than NaN.
