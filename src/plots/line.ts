@@ -66,9 +66,19 @@ export function prepareLine(data: MatrixInput | TableInput, options: LineOptions
   // sort: null keeps the series in data order (the rows' order) in the legend.
   if (colorField !== undefined) encoding.color = { field: fieldRef(colorField), type: "nominal", sort: null, title: options.seriesTitle ?? (colorField === "series" && !isTableInput(data) ? "series" : colorField) };
   const tooltip = [encoding.x, encoding.y, encoding.color].filter(Boolean).map((c) => ({ field: (c as { field: string }).field, type: (c as { type: string }).type, title: (c as { title?: string }).title }));
-  encoding.tooltip = tooltip;
-  const spec = buildSpec({ mark: { type: "line", point: table.rowCount <= 60 }, encoding }, options, { width: 420, height: 240 });
+  if (table.rowCount <= 5000) encoding.tooltip = tooltip;
+  const spec = buildSpec({ mark: lineMark(table.rowCount), encoding }, options, { width: 420, height: 240 });
   return { kind: "line", spec, table };
+}
+
+/**
+ * Hover shows a point's values (a tooltip on the line itself would show its first point): points
+ * drawn up to 60 rows, invisible hover targets up to 5000, and no tooltip beyond (too many marks).
+ */
+function lineMark(rows: number): Record<string, unknown> {
+  if (rows <= 60) return { type: "line", point: true };
+  if (rows <= 5000) return { type: "line", point: { opacity: 0, size: 60 } };
+  return { type: "line", tooltip: false };
 }
 
 /** A line chart widget (see the file comment for inputs). Tensors are read, not disposed. */

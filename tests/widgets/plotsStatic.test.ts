@@ -61,7 +61,17 @@ describe.skipIf(!hasChromium)("plots as static html in Chromium", () => {
     const values = Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => Math.sin(r * 1.3 + c * 0.7)));
     const w = plot.heatmap(values, { xLabels: tokens, yLabels: tokens, xLabel: "key", yLabel: "query", title: "scores", valueLabel: "score" });
     const page = await renderPlot(w, "plot-heatmap", ["key", "query", "·cat", "·mat", "<bos>", "score"]);
-    expect(await page.locator(".ml-plot svg path[aria-roledescription='rect mark']").count()).toBe(n * n);
+    const cells = page.locator(".ml-plot svg path[aria-roledescription='rect mark']");
+    expect(await cells.count()).toBe(n * n);
+    // Numbers on hover: the cell's labels and value (the labels as given, spaces included).
+    const cell = page.locator(`.ml-plot svg path[aria-roledescription='rect mark'][aria-label^="col: 3; row: 2;"]`);
+    expect(await cell.count()).toBe(1);
+    await cell.hover();
+    const tooltip = page.locator("#vg-tooltip-element");
+    await expect.poll(() => tooltip.textContent()).toContain(" cat");
+    expect(await tooltip.textContent()).toContain(" sat");
+    // 4 significant digits, with the typographic minus sign.
+    expect(await tooltip.textContent()).toContain(String(Number(Math.fround(values[2]![3]!).toPrecision(4))).replace("-", "\u2212"));
     await page.close();
   });
 
@@ -83,6 +93,18 @@ describe.skipIf(!hasChromium)("plots as static html in Chromium", () => {
     const values = Array.from({ length: 5000 }, () => Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random()));
     const w = plot.hist(values, { bins: 40, title: "activations", xLabel: "activation" });
     const page = await renderPlot(w, "plot-hist", ["activation", "count", "activations"]);
+    await page.close();
+  });
+
+  it("100 000 points arrive as binary columns and draw on a canvas", async () => {
+    const ys = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i / 5000) + ((i * 7919) % 101) / 500);
+    const w = plot.line(ys, { title: "100k points" });
+    const { page, requests, errors } = await open(String(w.mimeBundle()["text/html"]));
+    await expect.poll(() => page.locator(".ml-plot").getAttribute("data-rendered"), { timeout: 60_000 }).toBe("true");
+    expect(await page.locator(".ml-plot").getAttribute("data-points")).toBe("100000");
+    expect(await page.locator(".ml-plot canvas").count()).toBe(1);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
     await page.close();
   });
 

@@ -16,6 +16,9 @@ const CSS = `
 .ml-plot .ml-error { color: var(--jp-error-color1, #c62828); white-space: pre-wrap; }
 `;
 
+/** Above this many rows the chart is drawn on a canvas instead of as SVG. */
+export const CANVAS_ABOVE = 20_000;
+
 export const renderPlotView: RenderView = ({ model, el }) => {
   const doc = el.ownerDocument;
   addStyle(el, CSS);
@@ -41,7 +44,8 @@ export const renderPlotView: RenderView = ({ model, el }) => {
       const name = ((spec.data as { name?: string } | undefined)?.name ?? "table") as string;
       spec.data = { name };
       spec.datasets = { ...(spec.datasets as Record<string, unknown> | undefined), [name]: rows };
-      const result = await embedChart(chart, spec);
+      // Many marks draw faster on a canvas (a dense heatmap, a big scatter).
+      const result = await embedChart(chart, spec, { renderer: rows.length > CANVAS_ABOVE ? "canvas" : "svg" });
       if (removed || mine !== version) return result.finalize();
       current = result;
       root.dataset.points = String(rows.length);
