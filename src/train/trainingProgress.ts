@@ -253,7 +253,8 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
   }
 
   private facts(now: number): { step: number; total: number; latest: Record<string, number | null>; elapsed: number; eta: number | null; status: TrainingStatus } {
-    const elapsed = (now - this.startedAt) / 1000;
+    // Once finished, the time stands at the finish.
+    const elapsed = this.get("status") === "running" ? (now - this.startedAt) / 1000 : this.get("elapsed");
     const total = this.get("total");
     const step = this.pendingStep;
     const eta = total > 0 && step > 0 && step < total ? (elapsed * (total - step)) / step : total > 0 && step >= total ? 0 : null;

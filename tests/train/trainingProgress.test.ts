@@ -137,6 +137,8 @@ describe("trainingProgress", () => {
     expect(progress.get("latest")).toEqual({ loss: 1, accuracy: 0.5 });
     expect(progress.historyOf()).toEqual({ steps: [1, 2], values: { loss: [1, NaN], accuracy: [NaN, 0.5] } });
     expect(updates(sent).some((m) => valueAt(m, ["status"]) === "done")).toBe(true);
+    t = 60_000; // later: the finished time stands
+    expect(progress.mimeBundle()["text/plain"]).toBe("[##########----------] 2/4  loss 1  accuracy 0.5  done in 1.1s");
   });
 
   it("prints a throttled text line outside a notebook", () => {
