@@ -18,7 +18,7 @@
  * `signal` aborts when the Stop button is clicked, `stop()` is called, or the running cell is
  * interrupted. No tensors are involved: metric values are plain numbers.
  */
-import { getKernelRuntime } from "../notebook/kernelRuntime";
+import { getKernelRuntime, type MimeBundle } from "../notebook/kernelRuntime";
 import { interruptSignal } from "../notebook/interrupt";
 import { MechlabWidget, type MechlabWidgetState } from "../widgets/mechlabWidget";
 import type { WidgetModelOptions } from "../widgets/runtime/widgetModel";
@@ -97,6 +97,8 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
   private stepsBuf = new Float64Array(64);
   private valuesBuf: Float32Array[];
   private count = 0;
+  /** The latest step given to `update`. */
+  private latestStep = 0;
   /** Points already sent in `appended` / `history`. */
   private sentCount = 0;
   private historyCount = -1;
@@ -183,7 +185,7 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
       this.valuesBuf[i]![this.count] = typeof v === "number" ? v : NaN;
     });
     this.count += 1;
-    this.pendingStep = step;
+    this.latestStep = step;
     const now = this.now();
     if (now - this.lastSend >= this.intervalMs) this.send(now);
     else if (!this.timer) {
@@ -215,14 +217,14 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
     if (this.logTo) this.writeLine(now, true);
   }
 
-  override mimeBundle(): ReturnType<MechlabWidget<TrainingProgressState>["mimeBundle"]> {
+  override mimeBundle(): MimeBundle {
     if (this.get("status") === "running" && this.count > this.sentCount) this.send(this.now()); // show the current step
     this.syncHistory(); // a new view starts from the whole history
     return super.mimeBundle();
   }
 
   protected override htmlFallback(): string {
-    const state = { ...(this.getState() as unknown as Record<string, unknown>), history: this.points_(0), appended: emptyPoints(this.get("metrics").length) };
+    const state = { ...(this.getState() as unknown as Record<string, unknown>), history: this.pointsFrom(0), appended: emptyPoints(this.get("metrics").length) };
     return staticWidgetHtml(this.viewName, state, { bundle: readWidgetAsset(PLOTS_STATIC_BUNDLE_FILE) });
   }
 
@@ -231,8 +233,6 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
   }
 
   // ---- internals ----
-
-  private pendingStep = 0;
 
   private grow(): void {
     if (this.count < this.stepsBuf.length) return;
@@ -248,7 +248,7 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
   }
 
   /** Points from index `from` to the end, as copies. */
-  private points_(from: number): ProgressPoints {
+  private pointsFrom(from: number): ProgressPoints {
     return { from, steps: this.stepsBuf.slice(from, this.count), values: this.valuesBuf.map((v) => v.slice(from, this.count)) };
   }
 
@@ -256,7 +256,7 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
     // Once finished, the time stands at the finish.
     const elapsed = this.get("status") === "running" ? (now - this.startedAt) / 1000 : this.get("elapsed");
     const total = this.get("total");
-    const step = this.pendingStep;
+    const step = this.latestStep;
     const eta = total > 0 && step > 0 && step < total ? (elapsed * (total - step)) / step : total > 0 && step >= total ? 0 : null;
     const metrics = this.get("metrics");
     const latest: Record<string, number | null> = {};
@@ -280,7 +280,7 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
       elapsed: facts.elapsed,
       eta: status && status !== "running" ? null : facts.eta,
       latest: facts.latest,
-      appended: this.points_(this.sentCount),
+      appended: this.pointsFrom(this.sentCount),
       ...(status ? { status } : {}),
     });
     this.sentCount = this.count;
@@ -290,7 +290,7 @@ export class TrainingProgressWidget extends MechlabWidget<TrainingProgressState>
   private syncHistory(): void {
     if (this.historyCount === this.count) return;
     this.historyCount = this.count;
-    this.set("history", this.points_(0));
+    this.set("history", this.pointsFrom(0));
   }
 
   private writeLine(now: number, final: boolean): void {
