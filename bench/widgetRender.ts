@@ -7,7 +7,9 @@
  *   - hover: moving over 64 query labels in turn (each recolours the strip and highlights a row
  *     and a column), mean time per hover including a forced layout;
  *   - scroll: frames while scrolling the page through the widget, mean and worst frame time;
- *   - the size of the widget's text/html and of its binary pattern buffer.
+ *   - the size of the widget's text/html and of its binary pattern buffer;
+ * and a finished 48 × 128 patching sweep (layer × position of a long prompt): first render of
+ * its self-contained HTML until all 6,144 cells are in the DOM.
  * Prints figures only; asserts nothing.
  *
  *   npm run build && npm run bench:widgets
@@ -16,6 +18,7 @@ import { existsSync } from "fs";
 import { chromium } from "playwright-core";
 import { ready, tf } from "../src";
 import { attentionPatterns } from "../src/widgets/attentionWidget";
+import { patchingSweepWidget } from "../src/widgets/patchingSweepWidget";
 
 const CHROMIUM = "/usr/bin/chromium";
 const LAYERS = 12;
@@ -56,6 +59,9 @@ async function main(): Promise<void> {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
   });
+  const sweep = patchingSweepWidget({ rows: 48, cols: 128, kind: "layer × position" }).setValues(Array.from({ length: 48 }, (_, r) => Array.from({ length: 128 }, (_, c) => Math.sin(r * 0.3 + c * 0.1))));
+  const sweepHtml = String(sweep.mimeBundle()["text/html"]);
+  const sweepRender: number[] = [];
   const firstRender: number[] = [];
   const focus: number[] = [];
   const hover: number[] = [];
@@ -120,6 +126,28 @@ async function main(): Promise<void> {
         })),
       );
       await page.close();
+
+      const sweepPage = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      await sweepPage.route("**/*", (route) => route.abort());
+      await sweepPage.setContent("<!doctype html><html><body><div id=out></div></body></html>");
+      sweepRender.push(
+        await sweepPage.evaluate(async (markup) => {
+          const start = performance.now();
+          const out = document.getElementById("out")!;
+          out.innerHTML = markup;
+          for (const old of [...out.querySelectorAll("script")]) {
+            const script = document.createElement("script");
+            for (const { name, value } of [...old.attributes]) script.setAttribute(name, value);
+            script.textContent = old.textContent;
+            old.replaceWith(script);
+          }
+          while (document.querySelectorAll(".ml-sweep-cell.ml-filled").length < 48 * 128) await new Promise((ok) => setTimeout(ok, 1));
+          document.body.getBoundingClientRect();
+          await new Promise((ok) => requestAnimationFrame(() => ok(null)));
+          return performance.now() - start;
+        }, sweepHtml),
+      );
+      await sweepPage.close();
     }
   } finally {
     await browser.close();
@@ -127,6 +155,7 @@ async function main(): Promise<void> {
   console.log(`first render (144 thumbnails): median ${median(firstRender).toFixed(0)} ms over ${RUNS} runs [${firstRender.map((t) => t.toFixed(0)).join(", ")}]`);
   console.log(`focus a head (64×64 heatmap):  median ${median(focus).toFixed(0)} ms [${focus.map((t) => t.toFixed(0)).join(", ")}]`);
   console.log(`hover a token:                 median ${median(hover).toFixed(2)} ms per hover`);
+  console.log(`patching sweep 48×128 (${(sweepHtml.length / 1e3).toFixed(0)} kB html): first render median ${median(sweepRender).toFixed(0)} ms [${sweepRender.map((t) => t.toFixed(0)).join(", ")}]`);
   console.log(`scroll frames:                 median ${median(frames).toFixed(1)} ms, worst ${Math.max(...frames).toFixed(1)} ms over ${frames.length} frames`);
 }
 
