@@ -48,8 +48,9 @@ export function heatmapColorScale(values: ArrayLike<number>, center = 0, scheme?
 }
 
 /** An axis that shows `labels[index]` for the index values of an ordinal field. */
-function labelAxis(labels: string[] | undefined, title: string | undefined, rotate: boolean): Record<string, unknown> {
-  const axis: Record<string, unknown> = { title: title ?? null, labelOverlap: false };
+function labelAxis(labels: string[] | undefined, count: number, title: string | undefined, rotate: boolean): Record<string, unknown> {
+  // Every label while they fit (tokens matter one by one); beyond 40, vega drops overlapping ones.
+  const axis: Record<string, unknown> = { title: title ?? null, labelOverlap: count <= 40 ? false : "greedy" };
   // Spaces shown as "·": vega trims label text, so a token's leading space would vanish.
   if (labels) axis.labelExpr = `${JSON.stringify(labels.map((l) => l.replace(/\n/g, "↵").replace(/\t/g, "⇥").replace(/ /g, "·")))}[datum.value]`;
   if (rotate) axis.labelAngle = -45;
@@ -93,8 +94,8 @@ export function prepareHeatmap(data: MatrixInput | TableInput, options: HeatmapO
     values = m.values;
     size = { width: Math.min(640, Math.max(120, m.cols * CELL)), height: Math.min(480, Math.max(60, m.rows * CELL)) };
     const longLabels = (options.xLabels ?? []).some((l) => l.length > 2) || m.cols > 30;
-    xAxis = labelAxis(options.xLabels, options.xLabel, longLabels);
-    yAxis = labelAxis(options.yLabels, options.yLabel, false);
+    xAxis = labelAxis(options.xLabels, m.cols, options.xLabel, longLabels);
+    yAxis = labelAxis(options.yLabels, m.rows, options.yLabel, false);
   }
   const table = plotTable(columns, WHAT);
   const [x, y, value] = columns as [PlotColumn, PlotColumn, PlotColumn];

@@ -4,7 +4,7 @@
  * arquero input, clear errors for bad input, binary transport, and no leaked tensors.
  */
 import * as aq from "arquero";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plot, ready, tf, type PlotWidget } from "../../src";
 import { removeBuffers, putBuffers } from "../../src/widgets/runtime";
 import { plotRows } from "../../widgets/views/plotRows";
@@ -16,8 +16,23 @@ const rowsOf = (w: PlotWidget) => w.spec().data as { values: Record<string, unkn
 const asFloat32Rows = (rows: object[]): Record<string, unknown>[] =>
   rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "number" ? Math.fround(v) : v])));
 
+/** Runs `f` on `t`, then disposes `t` (the plots read tensors and leave them to the caller). */
+function disposing<T>(t: tf.Tensor, f: (t: tf.Tensor) => T): T {
+  try {
+    return f(t);
+  } finally {
+    t.dispose();
+  }
+}
+
+let tensorsAtStart = 0;
 beforeAll(async () => {
   await ready();
+  tensorsAtStart = tf.memory().numTensors;
+});
+afterAll(() => {
+  // Every plot here, the ones that threw included, left no tensor behind.
+  expect(tf.memory().numTensors).toBe(tensorsAtStart);
 });
 
 describe("plot.line", () => {
@@ -77,7 +92,7 @@ describe("plot.line", () => {
 
   it("bad input: ragged rows, wrong rank, a field for array data, a missing field, a disposed tensor", () => {
     expect(() => plot.line([[1, 2], [3]])).toThrow(/ragged rows: row 1 has 1 values but row 0 has 2/);
-    expect(() => plot.line(tf.zeros([2, 2, 2]))).toThrow(/expected a 1-D \[points\] or 2-D \[rows, cols\] tensor, got shape \[2, 2, 2\]/);
+    expect(() => disposing(tf.zeros([2, 2, 2]), (t) => plot.line(t))).toThrow(/expected a 1-D \[points\] or 2-D \[rows, cols\] tensor, got shape \[2, 2, 2\]/);
     expect(() => plot.line([1, "a" as unknown as number])).toThrow(/element \[1\] is string/);
     expect(() => plot.line([1, 2], { x: "step" })).toThrow(/options.x names a field, but the data is not a table/);
     expect(() => plot.line([1, 2], { x: [1, 2, 3] })).toThrow(/options.x has 3 values but each line has 2 points/);
@@ -96,7 +111,7 @@ describe("plot.heatmap", () => {
   ];
 
   it("cells as rect marks, values equal to the matrix, diverging scale centred on 0", () => {
-    const w = plot.heatmap(tf.tensor2d(matrix), { xLabels: ["a", " b", "a"], yLabels: ["q1", "q2"], valueLabel: "score" });
+    const w = disposing(tf.tensor2d(matrix), (t) => plot.heatmap(t, { xLabels: ["a", " b", "a"], yLabels: ["q1", "q2"], valueLabel: "score" }));
     const spec = w.get("spec");
     expect(spec.mark).toMatchObject({ type: "rect" });
     expect(enc(w).x).toMatchObject({ field: "col", type: "ordinal" });
@@ -120,6 +135,14 @@ describe("plot.heatmap", () => {
     expect([0, 1, 2].map(label)).toEqual(["a", "·b", "a"]);
   });
 
+  it("large matrices: every cell, labels thinned out only beyond 40", () => {
+    const big = disposing(tf.zeros([50, 60]), (t) => plot.heatmap(t, { xLabels: Array.from({ length: 60 }, (_, i) => `t${i}`) }));
+    expect(big.get("rowCount")).toBe(3000);
+    expect(enc(big).x.axis).toMatchObject({ labelOverlap: "greedy", labelAngle: -45 });
+    expect(enc(big).y.axis).toMatchObject({ labelOverlap: "greedy" });
+    expect(enc(plot.heatmap([[1, 2]])).x.axis).toMatchObject({ labelOverlap: false });
+  });
+
   it("one-signed values get a sequential scheme; a table works with x, y and colour fields", () => {
     expect(enc(plot.heatmap([[0, 1], [2, 3]])).color!.scale).toEqual({ scheme: "blues" });
     expect(enc(plot.heatmap([[0, -1], [-2, -3]])).color!.scale).toEqual({ scheme: "reds", reverse: true });
@@ -131,7 +154,7 @@ describe("plot.heatmap", () => {
 
   it("bad input: 1-D data, 3-D tensor, label counts, a table without fields", () => {
     expect(() => plot.heatmap([1, 2, 3])).toThrow(/expected a 2-D \[rows, cols\] matrix, got a 1-D array of 3 values/);
-    expect(() => plot.heatmap(tf.zeros([1, 2, 3]))).toThrow(/got shape \[1, 2, 3\]/);
+    expect(() => disposing(tf.zeros([1, 2, 3]), (t) => plot.heatmap(t))).toThrow(/got shape \[1, 2, 3\]/);
     expect(() => plot.heatmap(matrix, { xLabels: ["a"] })).toThrow(/1 xLabels for 3 columns/);
     expect(() => plot.heatmap({ a: [1] })).toThrow(/options.x, options.y and options.color must name/);
   });
@@ -153,7 +176,7 @@ describe("plot.scatter", () => {
       [3, 4],
       [-5, 6],
     ];
-    const w = plot.scatter(tf.tensor2d(points), { color: [0.1, 0.2, 0.3] });
+    const w = disposing(tf.tensor2d(points), (t) => plot.scatter(t, { color: [0.1, 0.2, 0.3] }));
     expect(enc(w).color).toMatchObject({ type: "quantitative" });
     const rows = rowsOf(w).values;
     points.forEach(([x, y], i) => expect(rows[i]).toEqual({ x, y, color: Math.fround([0.1, 0.2, 0.3][i]!) }));
