@@ -96,6 +96,24 @@ describe.skipIf(!hasChromium)("plots as static html in Chromium", () => {
     await page.close();
   });
 
+  it("a dense 64×64 heatmap: every cell drawn, axis labels thinned out", async () => {
+    const n = 64;
+    const labels = Array.from({ length: n }, (_, i) => `tok${i}`);
+    const values = Array.from({ length: n }, (_, r) => Array.from({ length: n }, (_, c) => (c <= r ? Math.cos((r - c) / 6) : 0)));
+    const w = plot.heatmap(values, { xLabels: labels, yLabels: labels, title: "dense" });
+    const { page, requests, errors } = await open(String(w.mimeBundle()["text/html"]), { width: 760, height: 720 });
+    await expect.poll(() => page.locator(".ml-plot").getAttribute("data-rendered"), { timeout: 30_000 }).toBe("true");
+    expect(await page.locator(".ml-plot svg path[aria-roledescription='rect mark']").count()).toBe(n * n);
+    // Vega hides overlapping labels with opacity 0.
+    const shown = await page.locator(".ml-plot svg text").evaluateAll((texts) => texts.filter((t) => /^tok\d+$/.test(t.textContent ?? "") && getComputedStyle(t).opacity !== "0" && t.getAttribute("opacity") !== "0").length);
+    expect(shown).toBeGreaterThan(10);
+    expect(shown).toBeLessThan(2 * n);
+    await page.screenshot({ path: screenshotPath("plot-heatmap-dense") });
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    await page.close();
+  });
+
   it("100 000 points arrive as binary columns and draw on a canvas", async () => {
     const ys = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i / 5000) + ((i * 7919) % 101) / 500);
     const w = plot.line(ys, { title: "100k points" });
