@@ -4,6 +4,7 @@
  *   mechlab notebook [DIR]            start Jupyter on the tutorial notebooks (or DIR)
  *   mechlab run NOTEBOOK…             execute notebooks headless, write .ipynb and .html
  *   mechlab install / uninstall       register / remove the Jupyter kernelspec
+ *   mechlab train ORGANISM            train a model organism from scratch
  *   mechlab kernel -f FILE            the kernel process (what Jupyter starts)
  */
 import { CliError } from "./cli/cliError";
@@ -12,6 +13,7 @@ import { kernelCommand } from "./cli/kernelCommand";
 import { notebookCommand } from "./cli/notebookCommand";
 import { packageInfo } from "./cli/packageInfo";
 import { runCommand } from "./cli/runCommand";
+import { trainCommand } from "./cli/trainCommand";
 
 interface Command {
   summary: string;
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   run: { summary: "execute notebooks headless; write executed .ipynb and .html", run: runCommand },
   install: { summary: "register the Jupyter kernel \"TypeScript (mechlab)\"", run: installCommand },
   uninstall: { summary: "remove the Jupyter kernel", run: uninstallCommand },
+  train: { summary: "train a model organism from scratch (see `mechlab train --help`)", run: trainCommand },
   kernel: { summary: "run the kernel on a connection file (Jupyter does this)", run: kernelCommand },
 };
 

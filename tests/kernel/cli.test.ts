@@ -120,7 +120,7 @@ describe("mechlab --help / --version / bad command lines", () => {
   it("prints usage naming every command, and the package version", async () => {
     const help = await mechlab(["--help"]);
     expect(help.status).toBe(0);
-    for (const command of ["notebook", "run", "install", "uninstall", "kernel"]) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    for (const command of ["notebook", "run", "install", "uninstall", "train", "kernel"]) expect(help.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
     const version = await mechlab(["--version"]);
     expect(version.status).toBe(0);
     expect(version.stdout.trim()).toBe(pkg.version);
@@ -133,7 +133,7 @@ describe("mechlab --help / --version / bad command lines", () => {
     const unknown = await mechlab(["frobnicate"]);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
-    expect(unknown.stderr).toContain("notebook, run, install, uninstall, kernel");
+    expect(unknown.stderr).toContain("notebook, run, install, uninstall, train, kernel");
     const option = await mechlab(["install", "--global"]);
     expect(option.status).toBe(2);
     expect(option.stderr).toContain("mechlab install: unknown option '--global'");

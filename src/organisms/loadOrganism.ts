@@ -1,0 +1,65 @@
+/**
+ * Loads a shipped model organism, offline, from models/<name>/ in the package:
+ *
+ *   const model = await loadOrganism("induction-2l");                    // the final model
+ *   const early = await loadOrganism("induction-2l", { checkpoint: 300 }); // a checkpoint along training
+ *   listOrganismCheckpoints("induction-2l")                              // [0, 300, 600, ...]
+ *
+ * The caller owns the returned model (dispose it).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { HookedTransformer } from "../model/hookedTransformer";
+import type { ToySuperpositionModel } from "../toy/toyModel";
+import { modelsDir } from "./modelsDir";
+import type { TrainingRecord } from "./organism";
+import { getOrganism } from "./registry";
+
+/** The model type of each organism. */
+export interface OrganismModels {
+  "toy-superposition": ToySuperpositionModel;
+  "induction-2l": HookedTransformer;
+}
+
+export type OrganismName = keyof OrganismModels;
+
+export interface LoadOrganismOptions {
+  /** A training step with a shipped checkpoint (see listOrganismCheckpoints); default the final model. */
+  checkpoint?: number;
+  /** Where the organism folders are (default models/ in the package, or MECHLAB_MODELS). */
+  modelsDir?: string;
+}
+
+function organismDir(name: string, options: { modelsDir?: string } = {}): string {
+  getOrganism(name);
+  const dir = path.join(options.modelsDir ?? modelsDir(), name);
+  if (!fs.existsSync(path.join(dir, "training.json"))) {
+    throw new Error(`The organism "${name}" is not in ${path.dirname(dir)} (no ${name}/training.json). Train it with \`mechlab train ${name} --out ${dir}\`.`);
+  }
+  return dir;
+}
+
+export async function loadOrganism<N extends OrganismName>(name: N, options: LoadOrganismOptions = {}): Promise<OrganismModels[N]> {
+  const dir = organismDir(name, options);
+  if (options.checkpoint === undefined) return (await getOrganism(name).load(dir)) as OrganismModels[N];
+  const steps = listOrganismCheckpoints(name, options);
+  if (!steps.includes(options.checkpoint)) throw new Error(`"${name}" has no checkpoint at step ${options.checkpoint}; it has ${steps.join(", ")}.`);
+  return (await getOrganism(name).load(path.join(dir, "checkpoints", `step-${String(options.checkpoint).padStart(6, "0")}`))) as OrganismModels[N];
+}
+
+/** The training steps of the shipped checkpoints, in order. */
+export function listOrganismCheckpoints(name: OrganismName, options: { modelsDir?: string } = {}): number[] {
+  const dir = path.join(organismDir(name, options), "checkpoints");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((entry) => /^step-(\d+)$/.exec(entry))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+/** What training recorded for a shipped organism (command, seed, wall time, metrics). */
+export function organismTrainingRecord(name: OrganismName, options: { modelsDir?: string } = {}): TrainingRecord {
+  return JSON.parse(fs.readFileSync(path.join(organismDir(name, options), "training.json"), "utf8")) as TrainingRecord;
+}
