@@ -8,8 +8,9 @@
  *     and a column), mean time per hover including a forced layout;
  *   - scroll: frames while scrolling the page through the widget, mean and worst frame time;
  *   - the size of the widget's text/html and of its binary pattern buffer;
- * and a finished 48 × 128 patching sweep (layer × position of a long prompt): first render of
- * its self-contained HTML until all 6,144 cells are in the DOM.
+ * and a 48 × 128 patching sweep (layer × position of a long prompt): first render of a finished
+ * sweep's self-contained HTML until all 6,144 cells are in the DOM, and the repaint of a running
+ * sweep's view per values update (ten updates, each filling another tenth; layout included).
  * Prints figures only; asserts nothing.
  *
  *   npm run build && npm run bench:widgets
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
   const sweep = patchingSweepWidget({ rows: 48, cols: 128, kind: "layer × position" }).setValues(Array.from({ length: 48 }, (_, r) => Array.from({ length: 128 }, (_, c) => Math.sin(r * 0.3 + c * 0.1))));
   const sweepHtml = String(sweep.mimeBundle()["text/html"]);
   const sweepRender: number[] = [];
+  const sweepRepaint: number[] = [];
+  const runningState = patchingSweepWidget({ rows: 48, cols: 128, kind: "layer × position" }).getState() as unknown as Record<string, unknown>;
   const firstRender: number[] = [];
   const focus: number[] = [];
   const hover: number[] = [];
@@ -147,6 +150,23 @@ async function main(): Promise<void> {
           return performance.now() - start;
         }, sweepHtml),
       );
+      sweepRepaint.push(
+        await sweepPage.evaluate((state) => {
+          type Model = { set(key: string, value: unknown): void };
+          const lib = (window as unknown as { mechlabWidgets: { renderStatic(el: HTMLElement, view: string, state: unknown): Model } }).mechlabWidgets;
+          const el = document.createElement("div");
+          document.body.append(el);
+          const model = lib.renderStatic(el, "PatchingSweepView", { ...state, values: new Float32Array(48 * 128).fill(NaN) });
+          const start = performance.now();
+          for (let k = 1; k <= 10; k++) {
+            const values = new Float32Array(48 * 128).fill(NaN);
+            for (let i = 0; i < (k * values.length) / 10; i++) values[i] = Math.sin(i * 0.37) * k;
+            model.set("values", values);
+            void el.offsetHeight;
+          }
+          return (performance.now() - start) / 10;
+        }, { ...runningState, values: undefined }),
+      );
       await sweepPage.close();
     }
   } finally {
@@ -155,7 +175,7 @@ async function main(): Promise<void> {
   console.log(`first render (144 thumbnails): median ${median(firstRender).toFixed(0)} ms over ${RUNS} runs [${firstRender.map((t) => t.toFixed(0)).join(", ")}]`);
   console.log(`focus a head (64×64 heatmap):  median ${median(focus).toFixed(0)} ms [${focus.map((t) => t.toFixed(0)).join(", ")}]`);
   console.log(`hover a token:                 median ${median(hover).toFixed(2)} ms per hover`);
-  console.log(`patching sweep 48×128 (${(sweepHtml.length / 1e3).toFixed(0)} kB html): first render median ${median(sweepRender).toFixed(0)} ms [${sweepRender.map((t) => t.toFixed(0)).join(", ")}]`);
+  console.log(`patching sweep 48×128 (${(sweepHtml.length / 1e3).toFixed(0)} kB html): first render median ${median(sweepRender).toFixed(0)} ms [${sweepRender.map((t) => t.toFixed(0)).join(", ")}]; repaint per update median ${median(sweepRepaint).toFixed(1)} ms`);
   console.log(`scroll frames:                 median ${median(frames).toFixed(1)} ms, worst ${Math.max(...frames).toFixed(1)} ms over ${frames.length} frames`);
 }
 

@@ -174,30 +174,24 @@ describe.skipIf(!hasChromium)("patching sweep widget, static html", () => {
     });
     await page.screenshot({ path: screenshotPath("patching-sweep-static-dark"), fullPage: true });
 
-    // A 48 × 128 grid builds and repaints fast in a real browser (the same view, a second element).
+    // A 48 × 128 grid fills in through ten partial updates (its speed: `npm run bench:widgets`).
     const big = patchingSweepWidget({ kind: "layer × position", rows: 48, cols: 128 }).getState() as unknown as Record<string, unknown>;
-    const timing = await page.evaluate((state) => {
+    const filled = await page.evaluate((state) => {
       type Model = { set(key: string, value: unknown): void };
       const lib = (window as unknown as { mechlabWidgets: { renderStatic(el: HTMLElement, view: string, state: unknown): Model } }).mechlabWidgets;
       const el = document.createElement("div");
       document.body.append(el);
-      const t0 = performance.now();
       const model = lib.renderStatic(el, "PatchingSweepView", { ...state, values: new Float32Array(48 * 128).fill(NaN) });
-      void el.offsetHeight; // layout included
-      const build = performance.now() - t0;
-      const t1 = performance.now();
+      const counts: number[] = [];
       for (let k = 1; k <= 10; k++) {
         const values = new Float32Array(48 * 128).fill(NaN);
         for (let i = 0; i < (k * values.length) / 10; i++) values[i] = Math.sin(i * 0.37) * k;
         model.set("values", values);
-        void el.offsetHeight;
+        counts.push(el.querySelectorAll(".ml-sweep-cell.ml-filled").length);
       }
-      const repaint = (performance.now() - t1) / 10;
-      return { build, repaint, filled: el.querySelectorAll(".ml-sweep-cell.ml-filled").length };
+      return counts;
     }, { ...big, values: undefined });
-    console.log(`48 × 128 sweep view in Chromium: build ${timing.build.toFixed(0)} ms, repaint ${timing.repaint.toFixed(1)} ms per update`);
-    expect(timing.filled).toBe(48 * 128);
-    expect(timing.repaint).toBeLessThan(100); // well within the 100 ms between updates
+    expect(filled).toEqual(Array.from({ length: 10 }, (_, k) => Math.ceil(((k + 1) * 48 * 128) / 10)));
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
     await page.close();
