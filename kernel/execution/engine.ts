@@ -125,6 +125,10 @@ class Engine implements MechlabExecutionEngine {
   private prevDecl = "";
   private lastCell: CellOutput | undefined;
   private interruptRunning: (() => void) | undefined;
+  /** An execute request is in progress (from its arrival, before the engine is even ready). */
+  private executing = false;
+  /** interrupt() came while this execute request was in progress but before its cell awaited. */
+  private interruptRequested = false;
   private startupReported = false;
   private closed = false;
 
@@ -236,6 +240,17 @@ class Engine implements MechlabExecutionEngine {
   }
 
   async execute(code: string, ctx: ExecuteContext): Promise<ExecuteOutcome> {
+    this.executing = true;
+    this.interruptRequested = false;
+    try {
+      return await this.executeWhenReady(code, ctx);
+    } finally {
+      this.executing = false;
+      this.interruptRequested = false;
+    }
+  }
+
+  private async executeWhenReady(code: string, ctx: ExecuteContext): Promise<ExecuteOutcome> {
     const startup = await this.ready;
     const filename = this.registry.cellFilename(ctx.executionCount);
     const cell = new CellOutput(ctx.io, filename, ctx.allowStdin, this.log);
@@ -246,6 +261,8 @@ class Engine implements MechlabExecutionEngine {
       cell.stream("stderr", `mechlab could not start its tensor backend: ${startup.error}\n`);
     }
     try {
+      // Interrupted while the engine was still starting (backend, compiler): the cell does not run.
+      if (this.interruptRequested) return interruptedOutcome(filename);
       const outcome = await this.run(code, cell, filename);
       if (outcome.status === "ok" && ctx.userExpressions && Object.keys(ctx.userExpressions).length > 0) {
         outcome.userExpressions = this.evaluateUserExpressions(ctx.userExpressions, cell);
@@ -282,6 +299,12 @@ class Engine implements MechlabExecutionEngine {
       // The compiler saw the cell after a one-line prefix tslab adds.
       map: compiled.sourceMap && offsetMap(compiled.sourceMap, WRAPPER_LINES, 1),
     });
+
+    // A SIGINT that came while the cell was compiled is still waiting for its listener, and
+    // vm's breakOnSigint would swallow it (Node drops a pending SIGINT when a script starts with
+    // breakOnSigint): one event-loop turn delivers it first, so that interrupt is not lost.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.interruptRequested) return interruptedOutcome(filename);
 
     let pending: Promise<void> | undefined;
     try {
@@ -324,6 +347,7 @@ class Engine implements MechlabExecutionEngine {
   /** Waits for a cell's promise, or until interrupt(). */
   private async raceInterrupt(pending: Promise<void>): Promise<void> {
     const interrupted = new Promise<never>((_, reject) => (this.interruptRunning = () => reject(INTERRUPTED)));
+    if (this.interruptRequested) this.interruptRunning!();
     try {
       await Promise.race([pending, interrupted]);
     } catch (error) {
@@ -437,6 +461,7 @@ class Engine implements MechlabExecutionEngine {
     // Work the cell started (a training loop, a sweep) sees its interruptSignal() abort; the
     // latest cell is meant when none is running (background work started without await).
     this.lastCell?.interruption.abort(new Error("interrupted"));
+    if (this.executing) this.interruptRequested = true;
     this.interruptRunning?.();
   }
 

@@ -273,7 +273,8 @@ describe("interrupt", () => {
         `await new Promise(() => {});`,
       ].join("\n"),
     );
-    await sleep(100);
+    // Wait until the cell runs and its loop has stepped.
+    for (let i = 0; i < 200 && !((globalThis as Record<string, { steps: number } | undefined>).longWork?.steps ?? 0); i++) await sleep(25);
     const work = (globalThis as Record<string, unknown>).longWork as { steps: number; stopped: boolean };
     expect(work.steps).toBeGreaterThan(0);
     expect(work.stopped).toBe(false);

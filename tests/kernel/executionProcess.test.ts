@@ -97,6 +97,15 @@ describe("interrupting with SIGINT", () => {
     expect(next.ms).toBeLessThan(1000);
   });
 
+  it("a SIGINT that arrives as the first cell starts (the engine may still be starting) interrupts it", async () => {
+    const run = await drive(
+      [{ code: `await new Promise((resolve) => setTimeout(resolve, 60_000));\n(globalThis as any).finished = true;` }, { code: `(globalThis as any).finished === true` }],
+      (cell, kill) => cell === 0 && kill("SIGINT"),
+    );
+    expect(run.outcome(0)).toMatchObject({ status: "error", ename: "Interrupted" });
+    expect(run.events(1)).toEqual([{ type: "result", bundle: { "text/plain": "false" } }]);
+  });
+
   it("stops a pending await", async () => {
     const run = await drive(
       [{ code: `const x = 1;\nawait new Promise((resolve) => setTimeout(resolve, 60_000));` }, { code: `x + 1` }],
