@@ -1,15 +1,14 @@
 /**
  * Loads a shipped model organism, offline, from models/<name>/ in the package:
  *
- *   const model = await loadOrganism("induction-2l");                    // the final model
- *   const early = await loadOrganism("induction-2l", { checkpoint: 300 }); // a checkpoint along training
- *   listOrganismCheckpoints("induction-2l")                              // [0, 300, 600, ...]
+ *   const model = await loadOrganism("toy-superposition");                     // the final model
+ *   const early = await loadOrganism("toy-superposition", { checkpoint: 1000 }); // a checkpoint along training
+ *   listOrganismCheckpoints("toy-superposition")                               // [0, 1000, 2000, ...]
  *
  * The caller owns the returned model (dispose it).
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { HookedTransformer } from "../model/hookedTransformer";
 import type { ToySuperpositionModel } from "../toy/toyModel";
 import { modelsDir } from "./modelsDir";
 import type { TrainingRecord } from "./organism";
@@ -18,7 +17,6 @@ import { getOrganism } from "./registry";
 /** The model type of each organism. */
 export interface OrganismModels {
   "toy-superposition": ToySuperpositionModel;
-  "induction-2l": HookedTransformer;
 }
 
 export type OrganismName = keyof OrganismModels;

@@ -1,11 +1,9 @@
 /** Every model organism mechlab ships or trains, by name. */
-import { inductionOrganism } from "./induction/inductionOrganism";
 import type { OrganismRecipe } from "./organism";
 import { toySuperpositionOrganism } from "./toy/toySuperpositionOrganism";
 
 export const ORGANISMS: Record<string, OrganismRecipe<unknown>> = {
   [toySuperpositionOrganism.name]: toySuperpositionOrganism as OrganismRecipe<unknown>,
-  [inductionOrganism.name]: inductionOrganism as OrganismRecipe<unknown>,
 };
 
 export function organismNames(): string[] {

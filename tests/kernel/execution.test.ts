@@ -274,7 +274,7 @@ describe("interrupt", () => {
       ].join("\n"),
     );
     // Wait until the cell runs and its loop has stepped.
-    for (let i = 0; i < 200 && !((globalThis as Record<string, { steps: number } | undefined>).longWork?.steps ?? 0); i++) await sleep(25);
+    for (let i = 0; i < 200 && !((globalThis as unknown as Record<string, { steps: number } | undefined>).longWork?.steps ?? 0); i++) await sleep(25);
     const work = (globalThis as Record<string, unknown>).longWork as { steps: number; stopped: boolean };
     expect(work.steps).toBeGreaterThan(0);
     expect(work.stopped).toBe(false);
