@@ -16,7 +16,7 @@
  *   npm run build && npm run bench:widgets
  */
 import { existsSync } from "fs";
-import { chromium } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { ready, tf } from "../src";
 import { attentionPatterns } from "../src/widgets/attentionWidget";
 import { patchingSweepWidget } from "../src/widgets/patchingSweepWidget";
@@ -40,6 +40,36 @@ function randomPatterns(): tf.Tensor4D {
     const masked = tf.where(causal.cast("bool").broadcastTo(scores.shape), scores, tf.fill(scores.shape, -1e9));
     return tf.softmax(masked, -1) as tf.Tensor4D;
   });
+}
+
+/**
+ * A fresh offline page; inserts a widget's text/html as a notebook's output area does (scripts
+ * recreated so they run) and returns the ms until `count` elements match `selector` and a frame
+ * has been drawn.
+ */
+async function timeFirstRender(browser: Browser, markup: string, selector: string, count: number): Promise<{ page: Page; ms: number }> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  await page.route("**/*", (route) => route.abort());
+  await page.setContent("<!doctype html><html><body><div id=out></div></body></html>");
+  const ms = await page.evaluate(
+    async ([html, css, n]) => {
+      const start = performance.now();
+      const out = document.getElementById("out")!;
+      out.innerHTML = html;
+      for (const old of [...out.querySelectorAll("script")]) {
+        const script = document.createElement("script");
+        for (const { name, value } of [...old.attributes]) script.setAttribute(name, value);
+        script.textContent = old.textContent;
+        old.replaceWith(script);
+      }
+      while (document.querySelectorAll(css).length < n) await new Promise((ok) => setTimeout(ok, 1));
+      document.body.getBoundingClientRect();
+      await new Promise((ok) => requestAnimationFrame(() => ok(null)));
+      return performance.now() - start;
+    },
+    [markup, selector, count] as const,
+  );
+  return { page, ms };
 }
 
 async function main(): Promise<void> {
@@ -71,27 +101,9 @@ async function main(): Promise<void> {
   const frames: number[] = [];
   try {
     for (let run = 0; run < RUNS; run++) {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-      await page.route("**/*", (route) => route.abort());
-      await page.setContent("<!doctype html><html><body><div id=out></div></body></html>");
-      firstRender.push(
-        await page.evaluate(async (markup) => {
-          const start = performance.now();
-          const out = document.getElementById("out")!;
-          // Scripts inserted through innerHTML do not run: recreate them, as a notebook's output area does.
-          out.innerHTML = markup;
-          for (const old of [...out.querySelectorAll("script")]) {
-            const script = document.createElement("script");
-            for (const { name, value } of [...old.attributes]) script.setAttribute(name, value);
-            script.textContent = old.textContent;
-            old.replaceWith(script);
-          }
-          while (document.querySelectorAll("[data-testid=thumbnail]").length < 144) await new Promise((ok) => setTimeout(ok, 1));
-          document.body.getBoundingClientRect();
-          await new Promise((ok) => requestAnimationFrame(() => ok(null)));
-          return performance.now() - start;
-        }, html),
-      );
+      const attention = await timeFirstRender(browser, html, "[data-testid=thumbnail]", 144);
+      const page = attention.page;
+      firstRender.push(attention.ms);
       focus.push(
         await page.evaluate(async () => {
           const start = performance.now();
@@ -130,26 +142,9 @@ async function main(): Promise<void> {
       );
       await page.close();
 
-      const sweepPage = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-      await sweepPage.route("**/*", (route) => route.abort());
-      await sweepPage.setContent("<!doctype html><html><body><div id=out></div></body></html>");
-      sweepRender.push(
-        await sweepPage.evaluate(async (markup) => {
-          const start = performance.now();
-          const out = document.getElementById("out")!;
-          out.innerHTML = markup;
-          for (const old of [...out.querySelectorAll("script")]) {
-            const script = document.createElement("script");
-            for (const { name, value } of [...old.attributes]) script.setAttribute(name, value);
-            script.textContent = old.textContent;
-            old.replaceWith(script);
-          }
-          while (document.querySelectorAll(".ml-sweep-cell.ml-filled").length < 48 * 128) await new Promise((ok) => setTimeout(ok, 1));
-          document.body.getBoundingClientRect();
-          await new Promise((ok) => requestAnimationFrame(() => ok(null)));
-          return performance.now() - start;
-        }, sweepHtml),
-      );
+      const finished = await timeFirstRender(browser, sweepHtml, ".ml-sweep-cell.ml-filled", 48 * 128);
+      const sweepPage = finished.page;
+      sweepRender.push(finished.ms);
       sweepRepaint.push(
         await sweepPage.evaluate((state) => {
           type Model = { set(key: string, value: unknown): void };
