@@ -29,6 +29,7 @@
  */
 import { tf } from "../backend";
 import type { StrTokenSource } from "./attentionData";
+import { SeededRandom } from "../train/seededRandom";
 
 /** A feature's activations: [nTexts, pos] (a tensor, nested arrays, or one typed array per text), or one text's [pos]. */
 export type FeatureActivations = tf.Tensor | number[][] | ArrayLike<number>[] | number[] | Float32Array;
@@ -362,7 +363,8 @@ class TopK {
 function sampleBands(
   rows: ArrayLike<number>[], lengths: number[], threshold: number, max: number, bands: number, perBand: number, seed: number,
 ): { label: string; picks: Candidate[] }[] {
-  const random = mulberry32(seed);
+  const generator = new SeededRandom(seed);
+  const random = (): number => generator.next();
   const width = (max - threshold) / bands;
   const reservoirs: Candidate[][] = Array.from({ length: bands }, () => []);
   const seen = new Array<number>(bands).fill(0);
@@ -390,17 +392,6 @@ function sampleBands(
 
 function fmt(v: number): string {
   return String(Number(v.toPrecision(3)));
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------- histogram

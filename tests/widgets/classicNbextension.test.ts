@@ -16,8 +16,9 @@ import { createServer, type AddressInfo } from "net";
 import { join } from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasChromium, launchChromium, type LaunchedBrowser } from "../helpers/browser";
-import { ROOT, jupyterSandbox, mechlab, requireDebianJupyter, type JupyterSandbox } from "../kernel/jupyterSetup";
+import { jupyterSandbox, mechlab, requireDebianJupyter, type JupyterSandbox } from "../kernel/jupyterSetup";
 import { viewNames } from "../../widgets/views/index";
+import { bundleWidgetsBase } from "../helpers/widgetsBase";
 
 function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -32,21 +33,7 @@ function freePort(): Promise<number> {
 
 /** @jupyter-widgets/base bundled as a script that sets window.jupyterWidgetsBase, with the page's AMD define() hidden from its libraries. */
 async function widgetsBaseScript(): Promise<string> {
-  const esbuild = await import("esbuild");
-  const empty = { ".css": "empty", ".woff": "empty", ".woff2": "empty", ".svg": "empty", ".ttf": "empty", ".eot": "empty", ".png": "empty" } as const;
-  const result = await esbuild.build({
-    stdin: { contents: 'export * from "@jupyter-widgets/base";', resolveDir: ROOT, loader: "ts" },
-    bundle: true,
-    write: false,
-    platform: "browser",
-    format: "iife",
-    globalName: "jupyterWidgetsBase",
-    target: "es2019",
-    loader: empty,
-    define: { "process.env.NODE_ENV": '"production"' },
-    logLevel: "error",
-  });
-  return `(function (define) {\n${result.outputFiles[0]!.text}\nwindow.jupyterWidgetsBase = jupyterWidgetsBase;\n})(undefined);`;
+  return `(function (define) {\n${await bundleWidgetsBase()}\nwindow.jupyterWidgetsBase = jupyterWidgetsBase;\n})(undefined);`;
 }
 
 describe.skipIf(!hasChromium)("classic Notebook nbextension mechlab-widgets", () => {

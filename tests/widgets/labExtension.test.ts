@@ -12,6 +12,7 @@ import { join } from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tokenColors } from "../../src/widgets/tokenColorsWidget";
 import { viewNames } from "../../widgets/views/index";
+import { bundleWidgetsBase } from "../helpers/widgetsBase";
 
 const ROOT = join(__dirname, "..", "..");
 const EXTENSION = join(ROOT, "dist", "labextension");
@@ -49,24 +50,6 @@ class ExtensionFiles extends ResourceLoader {
   }
 }
 
-/** @jupyter-widgets/base from node_modules, bundled as one script that sets window.jupyterWidgetsBase. */
-async function widgetsBaseScript(): Promise<string> {
-  const esbuild = await import("esbuild");
-  const empty = { ".css": "empty", ".woff": "empty", ".woff2": "empty", ".svg": "empty", ".ttf": "empty", ".eot": "empty", ".png": "empty" } as const;
-  const result = await esbuild.build({
-    stdin: { contents: 'export * from "@jupyter-widgets/base";', resolveDir: ROOT, loader: "ts" },
-    bundle: true,
-    write: false,
-    platform: "browser",
-    format: "iife",
-    globalName: "jupyterWidgetsBase",
-    target: "es2019",
-    loader: empty,
-    define: { "process.env.NODE_ENV": '"production"' },
-    logLevel: "error",
-  });
-  return result.outputFiles[0]!.text;
-}
 
 let meta: { name: string; version: string; jupyterlab: { _build: { load: string; extension: string }; sharedPackages: Record<string, unknown> } };
 let files: ExtensionFiles;
@@ -84,7 +67,7 @@ beforeAll(async () => {
   window.structuredClone ??= globalThis.structuredClone;
   const baseScript = window.document.createElement("script");
   // jsdom has no DragEvent, which Lumino's drag-and-drop (imported by @jupyter-widgets/base) subclasses.
-  baseScript.textContent = `window.DragEvent = window.DragEvent || class DragEvent extends MouseEvent {};\n${await widgetsBaseScript()}`;
+  baseScript.textContent = `window.DragEvent = window.DragEvent || class DragEvent extends MouseEvent {};\n${await bundleWidgetsBase()}`;
   window.document.head.appendChild(baseScript);
   base = window.jupyterWidgetsBase as WidgetsBase;
 
