@@ -115,6 +115,46 @@ export function float16BitsToFloat32Bits(h: number): number {
   return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
 }
 
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/**
+ * The IEEE binary16 bit pattern nearest to a number (round to nearest, ties to even; overflow
+ * gives ±Infinity, NaN stays NaN, values below half the smallest subnormal give ±0).
+ */
+export function float32ToFloat16Bits(value: number): number {
+  f32Scratch[0] = value;
+  const bits = u32Scratch[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 112; // binary16 exponent field (bias 15 instead of 127)
+  if (e >= 0x1f) return sign | 0x7c00;
+  // Keep the top bits of the mantissa: 10 for a normal result; for a subnormal result, the
+  // mantissa with its implicit 1, shifted so that one unit is 2^-24.
+  const shift = e > 0 ? 13 : 14 - e;
+  if (shift > 24) return sign;
+  const full = e > 0 ? mant : mant | 0x800000;
+  let half = e > 0 ? (e << 10) | (full >>> 13) : full >>> shift;
+  const rest = full & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  // A carry out of the mantissa moves to the next exponent (and from the largest finite to Infinity), as it should.
+  if (rest > halfway || (rest === halfway && (half & 1) === 1)) half++;
+  return sign | half;
+}
+
+/** Little-endian binary16 bytes of float32 values (rounded to nearest, ties to even). */
+export function float32ToFloat16Bytes(data: Float32Array): Uint8Array {
+  const out = new Uint8Array(data.length * 2);
+  for (let i = 0; i < data.length; i++) {
+    const h = float32ToFloat16Bits(data[i]);
+    out[2 * i] = h & 0xff;
+    out[2 * i + 1] = h >>> 8;
+  }
+  return out;
+}
+
 /** The 65536 float32 bit patterns of all binary16 values, built on first use (256 KB). */
 function float16Table(): Uint32Array {
   if (!f16Table) {

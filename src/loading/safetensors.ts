@@ -21,6 +21,7 @@ import {
   isSafetensorsDtype,
   naturalDtype,
   toLittleEndianBytes,
+  float32ToFloat16Bytes,
   type RawData,
   type RawDtype,
   type SafetensorsDtype,
@@ -436,7 +437,8 @@ function boolBytes(data: RawData): Uint8Array {
   return out;
 }
 
-function tensorBytes(dtype: RawDtype, data: RawData): Uint8Array {
+function tensorBytes(dtype: RawDtype, data: RawData, fileDtype: SafetensorsDtype): Uint8Array {
+  if (fileDtype === "F16") return float32ToFloat16Bytes(data as Float32Array);
   return dtype === "bool" ? boolBytes(data) : toLittleEndianBytes(data);
 }
 
@@ -445,6 +447,7 @@ function plan(
   tensors: Record<string, tf.Tensor | RawTensor>,
   metadata: Record<string, string> | undefined,
   sync: boolean,
+  options: WriteSafetensorsOptions,
 ): { header: Uint8Array; planned: PlannedTensor[]; dataLength: number } {
   if (metadata !== undefined) {
     if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
@@ -456,6 +459,9 @@ function plan(
     }
   }
 
+  const floatDtype = options.floatDtype ?? "F32";
+  if (floatDtype !== "F32" && floatDtype !== "F16") throw new Error(`safetensors floatDtype must be "F32" or "F16", got ${describe(floatDtype)}`);
+  const fileDtypeOf = (dtype: RawDtype): SafetensorsDtype => (dtype === "float32" ? floatDtype : FILE_DTYPE[dtype]);
   const planned: PlannedTensor[] = [];
   for (const name of Object.keys(tensors).sort()) {
     if (name === METADATA_KEY) throw new Error(`'${METADATA_KEY}' is reserved in safetensors files and cannot name a tensor`);
@@ -468,15 +474,15 @@ function plan(
         throw new Error(`tensor '${name}' has dtype ${dtype}; safetensors writing supports float32, int32 and bool`);
       }
       if (value.isDisposed) throw new Error(`tensor '${name}' is disposed`);
-      const size = SAFETENSORS_DTYPE_SIZES[FILE_DTYPE[dtype]];
+      const fileDtype = fileDtypeOf(dtype);
       planned.push({
         name,
-        dtype: FILE_DTYPE[dtype],
+        dtype: fileDtype,
         shape: value.shape.slice(),
-        byteLength: value.size * size,
+        byteLength: value.size * SAFETENSORS_DTYPE_SIZES[fileDtype],
         bytes: sync
-          ? () => tensorBytes(dtype, value.dataSync() as RawData)
-          : async () => tensorBytes(dtype, (await value.data()) as RawData),
+          ? () => tensorBytes(dtype, value.dataSync() as RawData, fileDtype)
+          : async () => tensorBytes(dtype, (await value.data()) as RawData, fileDtype),
       });
     } else {
       const raw = value as RawTensor;
@@ -489,12 +495,13 @@ function plan(
       if (product(raw.shape) !== raw.data.length) {
         throw new Error(`tensor '${name}': shape [${raw.shape.join(", ")}] has ${product(raw.shape)} elements but data has ${raw.data.length}`);
       }
+      const fileDtype = fileDtypeOf(raw.dtype);
       planned.push({
         name,
-        dtype: FILE_DTYPE[raw.dtype],
+        dtype: fileDtype,
         shape: raw.shape.slice(),
-        byteLength: raw.data.byteLength,
-        bytes: () => tensorBytes(raw.dtype, raw.data),
+        byteLength: raw.data.length * SAFETENSORS_DTYPE_SIZES[fileDtype],
+        bytes: () => tensorBytes(raw.dtype, raw.data, fileDtype),
       });
     }
   }
@@ -529,13 +536,23 @@ function plan(
   return { header, planned: dataOrder, dataLength };
 }
 
+/** How tensors are stored. */
+export interface WriteSafetensorsOptions {
+  /**
+   * The file dtype of float32 tensors: "F32" (default, exact) or "F16" (half the size; values
+   * rounded to the nearest binary16, ~3 significant digits, |x| above 65504 becomes ±Infinity).
+   * Reading gives float32 back either way.
+   */
+  floatDtype?: "F32" | "F16";
+}
+
 /**
- * Serialises tensors to safetensors bytes in memory (F32 / I32 / BOOL). tf tensors are read with
+ * Serialises tensors to safetensors bytes in memory (F32, or F16 with floatDtype; I32; BOOL). tf tensors are read with
  * `dataSync` and stay owned by the caller. Output is deterministic: names sorted in the header,
  * data ordered by element size then name, header padded with spaces to 8-byte alignment.
  */
-export function serializeSafetensors(tensors: Record<string, tf.Tensor | RawTensor>, metadata?: Record<string, string>): Uint8Array {
-  const { header, planned, dataLength } = plan(tensors, metadata, true);
+export function serializeSafetensors(tensors: Record<string, tf.Tensor | RawTensor>, metadata?: Record<string, string>, options: WriteSafetensorsOptions = {}): Uint8Array {
+  const { header, planned, dataLength } = plan(tensors, metadata, true, options);
   const out = new Uint8Array(header.byteLength + dataLength);
   out.set(header, 0);
   let position = header.byteLength;
@@ -563,8 +580,13 @@ async function writeFully(handle: fs.promises.FileHandle, bytes: Uint8Array, pos
  * one tensor at a time. tf tensors are read with `data()` and stay owned by the caller.
  * Atomic: writes `path + ".tmp"`, then renames it over `path` (the temporary is removed on error).
  */
-export async function writeSafetensors(path: string, tensors: Record<string, tf.Tensor | RawTensor>, metadata?: Record<string, string>): Promise<void> {
-  const { header, planned } = plan(tensors, metadata, false);
+export async function writeSafetensors(
+  path: string,
+  tensors: Record<string, tf.Tensor | RawTensor>,
+  metadata?: Record<string, string>,
+  options: WriteSafetensorsOptions = {},
+): Promise<void> {
+  const { header, planned } = plan(tensors, metadata, false, options);
   const tmp = `${path}.tmp`;
   const handle = await fs.promises.open(tmp, "w");
   try {

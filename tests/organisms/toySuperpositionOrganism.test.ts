@@ -9,6 +9,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ready, tf } from "../../src/backend";
+import { readSafetensorsHeader } from "../../src/loading/safetensors";
 import { listOrganismCheckpoints, loadOrganism, organismTrainingRecord } from "../../src/organisms/loadOrganism";
 import { trainOrganism } from "../../src/organisms/trainOrganism";
 import { toySuperpositionOrganism } from "../../src/organisms/toy/toySuperpositionOrganism";
@@ -73,6 +74,15 @@ describe("training an organism", () => {
     expect(model.config.featureProbability).toHaveLength(8);
     model.dispose();
     expect(listOrganismCheckpoints("toy-superposition", { modelsDir: scratch })).toEqual([0, 4, 8, 12, 16, 20]);
+    // Checkpoints along training ship in half precision; the final model stays full precision.
+    const checkpointHeader = await readSafetensorsHeader(join(out, "checkpoints", "step-000020", "toy-model.safetensors"));
+    expect(checkpointHeader.tensors.W.dtype).toBe("F16");
+    expect((await readSafetensorsHeader(join(out, "toy-model.safetensors"))).tensors.W.dtype).toBe("F32");
+    const lastCheckpoint = await loadOrganism("toy-superposition", { modelsDir: scratch, checkpoint: 20 });
+    const final = await loadOrganism("toy-superposition", { modelsDir: scratch });
+    expect(tf.tidy(() => lastCheckpoint.W.sub(final.W).abs().max().dataSync()[0])).toBeLessThan(1e-3);
+    lastCheckpoint.dispose();
+    final.dispose();
     await expect(trainOrganism("toy-superposition", { outDir: out, steps: 0 })).rejects.toThrow(/steps must be a positive whole number, got 0/);
   });
 });
