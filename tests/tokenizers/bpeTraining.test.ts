@@ -131,7 +131,6 @@ describe("byte-level BPE training", () => {
     const small = trainByteLevelBpe(CORPUS, { vocabSize: 257 + 10 });
     expect(small.merges).toEqual(referenceMerges(CORPUS, 257 + 10, 2));
     expect(small.vocab).toHaveLength(267);
-    expect(small.merges[0]).toEqual(["Ġ", "t"]);
   });
 
   it("counts a repeated pair as merging makes it ('aaa' holds (a, a) once); ties break by symbol order", () => {
