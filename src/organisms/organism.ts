@@ -7,8 +7,11 @@
  *                                     organism's own files (toy models)
  *   checkpoints/step-NNNNNN/          models along training (for training-dynamics work)
  *   training.json                     command, seed, steps, wall time, machine, final metrics
+ *   history.json                      the loss every step and the evaluations along training (optional)
  *   README.md                         the same, for people
  */
+import type { EvaluationRecord, TrainingHistory } from "../train/trainingCheckpoint";
+
 export interface OrganismTrainOptions {
   /** Where the trained organism is written (its models/<name>/ layout). */
   outDir: string;
@@ -42,6 +45,14 @@ export interface TrainingRecord {
   settings: Record<string, unknown>;
 }
 
+/** What a recipe's training logged along the way (history.json): for training-dynamics plots. */
+export interface OrganismTrainingHistory {
+  /** Loss, learning rate and gradient norm of every step. */
+  training: TrainingHistory;
+  /** The recipe's evaluation metrics every few steps. */
+  evals: EvaluationRecord[];
+}
+
 export interface OrganismRecipe<Model> {
   name: string;
   /** One line: what it is and what it shows. */
@@ -49,7 +60,9 @@ export interface OrganismRecipe<Model> {
   defaultSteps: number;
   defaultSeed: number;
   /** Trains from scratch into options.outDir (model, checkpoints); returns the record (without the command). */
-  train(options: Required<Pick<OrganismTrainOptions, "outDir" | "steps" | "seed">> & OrganismTrainOptions): Promise<Omit<TrainingRecord, "command" | "organism" | "mechlabVersion" | "machine">>;
+  train(
+    options: Required<Pick<OrganismTrainOptions, "outDir" | "steps" | "seed">> & OrganismTrainOptions,
+  ): Promise<Omit<TrainingRecord, "command" | "organism" | "mechlabVersion" | "machine"> & { history?: OrganismTrainingHistory }>;
   /** Loads the organism from a folder with its layout (the final model, or a checkpoint folder). */
   load(dir: string): Promise<Model>;
   /** The capability metrics of a loaded organism (the numbers its test checks). */

@@ -15,6 +15,8 @@ import { listCheckpoints } from "../train/trainingCheckpoint";
 export interface ShipCheckpointsOptions {
   /** Store float tensors of .safetensors files as "F16" (default) or exactly ("F32"). */
   floatDtype?: "F16" | "F32";
+  /** Ship only the checkpoints whose step passes this test (default all). */
+  keep?: (step: number) => boolean;
 }
 
 /** Copies the model files of every checkpoint in `runDir` (default a HookedTransformer's); returns their steps. */
@@ -24,6 +26,7 @@ export function shipCheckpoints(runDir: string, outDir: string, modelFiles: stri
   fs.rmSync(target, { recursive: true, force: true });
   const steps: number[] = [];
   for (const { step, dir } of listCheckpoints(runDir)) {
+    if (options.keep && !options.keep(step)) continue;
     const to = path.join(target, path.basename(dir));
     fs.mkdirSync(to, { recursive: true });
     for (const file of modelFiles) {

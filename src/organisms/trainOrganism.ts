@@ -1,6 +1,7 @@
 /**
  * Trains an organism from scratch into a folder with the shipped layout and records how:
- * training.json (command, seed, steps, wall time, machine, metrics, settings) and README.md.
+ * training.json (command, seed, steps, wall time, machine, metrics, settings), README.md, and
+ * history.json when the recipe logged one.
  * What `mechlab train ORGANISM` runs.
  */
 import * as fs from "fs";
@@ -18,7 +19,8 @@ export async function trainOrganism(name: string, options: OrganismTrainOptions 
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`train ${name}: steps must be a positive whole number, got ${steps}.`);
   if (!Number.isInteger(seed)) throw new Error(`train ${name}: the seed must be a whole number, got ${seed}.`);
   fs.mkdirSync(options.outDir, { recursive: true });
-  const result = await recipe.train({ ...options, steps, seed });
+  const { history, ...result } = await recipe.train({ ...options, steps, seed });
+  if (history) fs.writeFileSync(path.join(options.outDir, "history.json"), JSON.stringify(history) + "\n");
   const record: TrainingRecord = {
     organism: name,
     command: options.command ?? `mechlab train ${name} --steps ${steps} --seed ${seed} --out ${options.outDir}`,
