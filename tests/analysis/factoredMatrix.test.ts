@@ -25,9 +25,10 @@ function product(a: number[], b: number[], m: number, k: number, n: number): num
   }));
 }
 
-function expectClose(actual: number[] | number[][], expected: number[] | number[][], tolerance: number): void {
-  const a = (actual as number[]).flat(3) as number[];
-  const e = (expected as number[]).flat(3) as number[];
+/** Nested arrays of numbers, compared element by element. */
+function expectClose(actual: unknown[], expected: unknown[], tolerance: number): void {
+  const a = (actual as number[]).flat(Infinity as 1) as number[];
+  const e = (expected as number[]).flat(Infinity as 1) as number[];
   expect(a.length).toBe(e.length);
   const worst = Math.max(...a.map((x, i) => Math.abs(x - e[i])));
   expect(worst).toBeLessThan(tolerance);
