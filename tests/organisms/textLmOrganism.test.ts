@@ -116,10 +116,12 @@ describe("text-lm, shipped", () => {
   it("text round-trips through its tokenizer, and it continues a prompt with readable text", async () => {
     const before = tf.memory().numTensors;
     const model = await loadOrganism("text-lm");
-    const text = sotuSplit("heldOut")[3].text.slice(0, 400) + " 1945 — “naïve” café ☃";
-    const strTokens = model.toStrTokens(text);
+    const speech = sotuSplit("heldOut")[3].text.slice(0, 300);
+    const strTokens = model.toStrTokens(speech);
     expect(strTokens[0]).toBe("<|endoftext|>");
-    expect(strTokens.slice(1).join("")).toBe(text);
+    expect(strTokens.slice(1).join("")).toBe(speech);
+    // Characters the BPE splits into bytes show as U+FFFD token by token, but decode exactly.
+    const text = speech + " 1945 — “naïve” café ☃";
     const tokens = model.toTokens(text);
     expect(model.toString(tokens)).toEqual(["<|endoftext|>" + text]);
     // Common words are single tokens.
