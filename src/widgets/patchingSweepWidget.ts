@@ -224,14 +224,7 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
     const controller = new AbortController();
     this.controller = controller;
     this.stopReason = undefined;
-    const stopOn = (signal: AbortSignal | undefined, reason: StopReason): (() => void) => {
-      if (!signal) return () => undefined;
-      const onAbort = () => this.cancel(reason);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-      return () => signal.removeEventListener("abort", onAbort);
-    };
-    const detach = [stopOn(options.signal, "signal"), stopOn(interruptSignal(), "interrupt")];
+    const detach = [this.stopOn(options.signal, "signal"), this.stopOn(interruptSignal(), "interrupt")];
 
     this.batchMs = batchMs;
     this.buffer.fill(NaN);
@@ -272,6 +265,52 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
     return this.result();
   }
 
+  /**
+   * Runs a computation that fills many cells at a time (a batched patching sweep): `task` gets
+   * the sweep's abort signal (the cancel button, the kernel's interrupt, `options.signal`,
+   * `cancel()`) and `report(cells)` to write finished cells as [row, col, value]. Status, progress
+   * and the throttled updates are as in `run`; the sweep is "done" when every cell was reported.
+   */
+  async runTask(
+    task: (signal: AbortSignal, report: (cells: [number, number, number][]) => void) => Promise<void>,
+    options: Omit<SweepRunOptions, "order"> = {},
+  ): Promise<PatchingSweepResult> {
+    if (this.status === "running") throw new Error("patchingSweep: this widget is already running a sweep; wait for it or cancel it.");
+    const batchMs = options.batchUpdateMs ?? 100;
+    if (!(batchMs >= 0)) throw new Error(`patchingSweep: batchUpdateMs must be a number ≥ 0, got ${String(options.batchUpdateMs)}.`);
+    const total = this.get("rows") * this.get("cols");
+    const controller = new AbortController();
+    this.controller = controller;
+    this.stopReason = undefined;
+    const detach = [this.stopOn(options.signal, "signal"), this.stopOn(interruptSignal(), "interrupt")];
+    this.batchMs = batchMs;
+    this.buffer.fill(NaN);
+    this.doneCount = 0;
+    this.set({ total, status: "running", message: `computing ${this.get("metricName")} for ${total} cells…` });
+    this.publish(true);
+    const started = Date.now();
+    try {
+      await task(controller.signal, (cells) => {
+        for (const [row, col, value] of cells) {
+          this.checkCell(row, col, "runTask");
+          if (!Number.isFinite(value)) throw new Error(`patchingSweep.runTask: cell (${row}, ${col}) got ${String(value)}; values must be finite numbers.`);
+          this.writeCell(row, col, value);
+        }
+        this.publish(false);
+      });
+    } catch (error) {
+      this.finish("error", (error as Error).message);
+      throw error;
+    } finally {
+      detach.forEach((undo) => undo());
+      this.controller = undefined;
+    }
+    const elapsed = formatSeconds(Date.now() - started);
+    if (this.doneCount < total) this.finish("cancelled", `cancelled (${this.stopReason ?? "signal"}) after ${this.doneCount} of ${total} cells, ${elapsed}`);
+    else this.finish("done", `${total} cells in ${elapsed}`);
+    return this.result();
+  }
+
   /** The current results (as a finished sweep returns them). */
   result(): PatchingSweepResult {
     const status = this.status === "cancelled" ? "cancelled" : "done";
@@ -295,6 +334,15 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
   }
 
   // ---- internals ----
+
+  /** Cancels the running sweep when `signal` aborts; returns the undo. */
+  private stopOn(signal: AbortSignal | undefined, reason: StopReason): () => void {
+    if (!signal) return () => undefined;
+    const onAbort = () => this.cancel(reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
+  }
 
   private checkCell(row: number, col: number, what: string): void {
     const rows = this.get("rows");
