@@ -11,12 +11,16 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ToySuperpositionModel } from "../toy/toyModel";
 import { modelsDir } from "./modelsDir";
-import type { TrainingRecord } from "./organism";
+import type { OrganismTrainingHistory, TrainingRecord } from "./organism";
 import { getOrganism } from "./registry";
 
 /** The model type of each organism. */
 export interface OrganismModels {
+  "induction-2l": import("../model/hookedTransformer").HookedTransformer;
+  "text-lm": import("../model/hookedTransformer").HookedTransformer;
   "toy-superposition": ToySuperpositionModel;
+  modadd: import("../model/hookedTransformer").HookedTransformer;
+  othello: import("../model/hookedTransformer").HookedTransformer;
 }
 
 export type OrganismName = keyof OrganismModels;
@@ -55,6 +59,12 @@ export function listOrganismCheckpoints(name: OrganismName, options: { modelsDir
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
+}
+
+/** The loss every step and the evaluations along training of a shipped organism, if its training logged them. */
+export function organismTrainingHistory(name: OrganismName, options: { modelsDir?: string } = {}): OrganismTrainingHistory | undefined {
+  const file = path.join(organismDir(name, options), "history.json");
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as OrganismTrainingHistory) : undefined;
 }
 
 /** What training recorded for a shipped organism (command, seed, wall time, metrics). */
