@@ -51,7 +51,7 @@ export { ToySuperpositionModel, trainToyModel, superpositionGeometry, geometryOf
 export { previousTokenScores, inductionScores, duplicateTokenScores, detectHead, type HeadScores, type DetectHeadOptions } from "./analysis/headDetectors";
 export { FactoredMatrix } from "./analysis/factoredMatrix";
 export { qkCircuit, ovCircuit, fullQkCircuit, fullOvCircuit, ovCopyingScores, compositionScores, type CompositionKind } from "./analysis/circuits";
-export { activationPatching, patchingGrid, patchHookName, type PatchedActivation, type ActivationPatchingOptions, type PatchingResult, type PatchingProgress, type PatchCell } from "./patching/activationPatching";
+export { activationPatching, patchingGrid, patchHookName, patchingRows, type PatchedActivation, type ActivationPatchingOptions, type PatchingResult, type PatchingProgress, type PatchCell } from "./patching/activationPatching";
 export { naiveActivationPatching } from "./patching/naiveActivationPatching";
 export { attributionPatching, compareWithActivationPatching, type AttributionComparison } from "./patching/attributionPatching";
 export { ablationHooks, runWithAblations, ablationHook, type Ablation, type AblatedComponent, type AblationMethod, type AblationOptions } from "./patching/ablation";

@@ -296,3 +296,24 @@ function runPatchedGroup(model: HookedTransformer, inputs: GroupInputs): number[
     mask.dispose();
   }
 }
+
+/**
+ * A patching grid as tidy rows, one per cell: its axes ({layer, pos, head} as the grid has them),
+ * `value` (normalised) and `raw`; ready for `aq.from(rows)` (arquero) or the plots.
+ */
+export function patchingRows(result: Pick<PatchingResult, "values" | "raw" | "axes">): Record<string, number>[] {
+  const shape = result.values.shape;
+  const values = result.values.dataSync();
+  const raw = result.raw.dataSync();
+  const rows: Record<string, number>[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const row: Record<string, number> = {};
+    let rest = i;
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      row[result.axes[axis]] = rest % shape[axis];
+      rest = Math.floor(rest / shape[axis]);
+    }
+    rows.push({ ...Object.fromEntries(result.axes.map((a) => [a, row[a]])), value: values[i], raw: raw[i] });
+  }
+  return rows;
+}

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ready, tf } from "../../src/backend";
 import type { ConfigInput } from "../../src/model/config";
 import { HookedTransformer } from "../../src/model/hookedTransformer";
-import { activationPatching, type PatchedActivation } from "../../src/patching/activationPatching";
+import { activationPatching, patchingRows, type PatchedActivation } from "../../src/patching/activationPatching";
 import { naiveActivationPatching } from "../../src/patching/naiveActivationPatching";
 import { logitDiffMetric, type PatchingMetric } from "../../src/patching/patchingMetric";
 import { SeededRandom } from "../../src/train/seededRandom";
@@ -86,6 +86,14 @@ describe("activation patching, invariants and interface", () => {
     const other = randomTokens(13, 2, 6, 23);
     const whole = await activationPatching(model, { clean: tokens, corrupted: other, metric, activation: "resid_pre", perPosition: false });
     expect(whole.values.dataSync()[0]).toBeCloseTo(1, 4);
+    // Tidy rows: one per cell, with its grid indices.
+    const byHead = await activationPatching(model, { clean: tokens, corrupted: other, metric, activation: "z", perPosition: true });
+    const rows = patchingRows(byHead);
+    const grid = byHead.values.arraySync() as number[][][];
+    expect(rows).toHaveLength(2 * 6 * 4);
+    expect(Object.keys(rows[0])).toEqual(["layer", "pos", "head", "value", "raw"]);
+    for (const row of rows) expect(row.value).toBeCloseTo(grid[row.layer][row.pos][row.head], 6);
+    tf.dispose([byHead.values, byHead.raw]);
     tf.dispose([whole.values, whole.raw, tokens, other]);
     model.dispose();
   });
