@@ -200,11 +200,11 @@ function splitOf(model: HookedTransformer): ModaddSplit {
 const TEST_ACCURACY_MARKS = [0.05, 0.2, 0.5, 0.8, 0.95, 0.99];
 export function chooseCheckpoints(candidates: number[], evals: EvaluationRecord[], count: number): number[] {
   if (candidates.length <= count) return candidates;
-  const nearestCandidate = (step: number) => candidates.reduce((best, c) => (c >= step && (best < step || c < best) ? c : best), candidates.at(-1)!);
+  const firstCandidateFrom = (step: number) => candidates.reduce((best, c) => (c >= step && (best < step || c < best) ? c : best), candidates.at(-1)!);
   const firstStep = (ok: (m: Record<string, number>) => boolean) => evals.find((e) => ok(e.metrics))?.step;
   const chosen = new Set<number>([candidates[0], candidates.at(-1)!]);
   const marks = [firstStep((m) => m.trainAccuracy >= 0.99), ...TEST_ACCURACY_MARKS.map((mark) => firstStep((m) => m.testAccuracy >= mark))];
-  for (const step of marks) if (step !== undefined && chosen.size < count) chosen.add(nearestCandidate(step));
+  for (const step of marks) if (step !== undefined && chosen.size < count) chosen.add(firstCandidateFrom(step));
   while (chosen.size < count) {
     const sorted = [...chosen].sort((x, y) => x - y);
     let widest = 0;
