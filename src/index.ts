@@ -63,4 +63,5 @@ export { loadOrganism, listOrganismCheckpoints, organismTrainingRecord, organism
 export { trainOrganism } from "./organisms/trainOrganism";
 export { ORGANISMS, organismNames, getOrganism } from "./organisms/registry";
 export type { OrganismRecipe, TrainingRecord, OrganismTrainOptions, OrganismTrainingHistory } from "./organisms/organism";
+export type { PastKeyValues } from "./model/forwardPass";
 export { saveToyModel, loadToyModel } from "./toy/toyModelFiles";

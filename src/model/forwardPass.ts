@@ -22,23 +22,40 @@ export interface ForwardPassInputs {
   /** Stop before this block and return the residual stream; undefined runs to the logits. */
   stopAtLayer?: number;
   rotary?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
+  /** Keys and values of earlier positions: the input then continues a sequence at position `past.length`. */
+  past?: PastKeyValues;
 }
 
-/** [batch, pos] positions: 0, 1, 2, ... or, with an attention mask, counted from the first real token. */
-function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D): tf.Tensor2D {
-  if (!attentionMask) return tf.range(0, pos, 1, "int32").reshape([1, pos]).tile([batch, 1]) as tf.Tensor2D;
+/**
+ * The keys and values attention used at the first `length` positions of a sequence, per layer
+ * (keys as scored: after rotary in rotary models; grouped-query models keep nKeyValueHeads). A
+ * forward pass given them computes only the positions after them, with the same result there as
+ * a pass over the whole sequence. Layers before startAtLayer may be left out.
+ */
+export interface PastKeyValues {
+  length: number;
+  /** keys[layer]: [batch, length, nKeyValueHeads, dHead] */
+  keys: (tf.Tensor4D | undefined)[];
+  /** values[layer]: [batch, length, nKeyValueHeads, dHead] */
+  values: (tf.Tensor4D | undefined)[];
+}
+
+/** [batch, pos] positions: offset, offset + 1, ... or, with an attention mask, counted from the first real token. */
+function positionIds(batch: number, pos: number, attentionMask?: tf.Tensor2D, offset = 0): tf.Tensor2D {
+  if (!attentionMask) return tf.range(offset, offset + pos, 1, "int32").reshape([1, pos]).tile([batch, 1]) as tf.Tensor2D;
   return tf.maximum(tf.sub(tf.cumsum(attentionMask, 1), 1), 0).cast("int32") as tf.Tensor2D;
 }
 
 /**
  * What attention adds to its scores: 0 where a query may attend to a key (key ≤ query and the key
- * is not padding), −∞ elsewhere; [1, 1, pos, pos], or [batch, 1, pos, pos] with an attention mask.
+ * is not padding), −∞ elsewhere; [1, 1, pos, past + pos], or [batch, 1, pos, pos] with an attention
+ * mask. Queries are positions past … past + pos − 1; keys 0 … past + pos − 1.
  * One broadcast add per layer (rather than a select, which tiles its inputs to the scores' shape).
  */
-function attentionScoreBias(pos: number, attentionMask?: tf.Tensor2D): tf.Tensor4D {
-  const rows = tf.range(0, pos, 1, "int32").reshape([pos, 1]);
-  const cols = tf.range(0, pos, 1, "int32").reshape([1, pos]);
-  let keep: tf.Tensor = tf.greaterEqual(rows, cols).reshape([1, 1, pos, pos]);
+function attentionScoreBias(pos: number, attentionMask?: tf.Tensor2D, past = 0): tf.Tensor4D {
+  const rows = tf.range(past, past + pos, 1, "int32").reshape([pos, 1]);
+  const cols = tf.range(0, past + pos, 1, "int32").reshape([1, past + pos]);
+  let keep: tf.Tensor = tf.greaterEqual(rows, cols).reshape([1, 1, pos, past + pos]);
   if (attentionMask) keep = tf.logicalAnd(keep, attentionMask.cast("bool").reshape([-1, 1, 1, pos]));
   const shape = keep.shape as [number, number, number, number];
   return tf.where(keep, tf.zeros(shape), tf.fill(shape, -Infinity)) as tf.Tensor4D;
@@ -48,7 +65,9 @@ function attentionScoreBias(pos: number, attentionMask?: tf.Tensor2D): tf.Tensor
 export function forwardPass(ctx: ForwardContext, inputs: ForwardPassInputs): tf.Tensor3D {
   const { cfg } = ctx;
   const [batch, pos] = inputs.residual ? inputs.residual.shape : inputs.tokens!.shape;
-  const positions = positionIds(batch, pos, inputs.attentionMask);
+  const past = inputs.past;
+  if (past && inputs.attentionMask) throw new Error("forwardPass: past keys and values cannot be combined with an attention mask.");
+  const positions = positionIds(batch, pos, inputs.attentionMask, past?.length ?? 0);
   const needsPosEmbed = cfg.positionalEmbeddingType !== "rotary";
 
   let residual: tf.Tensor3D;
@@ -70,11 +89,11 @@ export function forwardPass(ctx: ForwardContext, inputs: ForwardPassInputs): tf.
     positionIds: positions,
     keyMask: inputs.attentionMask,
     rotary: inputs.rotary,
-    scoreBias: attentionScoreBias(pos, inputs.attentionMask),
+    scoreBias: attentionScoreBias(pos, inputs.attentionMask, past?.length ?? 0),
     shortformerPosEmbed,
   };
   for (let layer = inputs.startAtLayer; layer < stop; layer++) {
-    residual = transformerBlock(ctx, layer, residual, blockInputs);
+    residual = transformerBlock(ctx, layer, residual, past ? { ...blockInputs, pastKeys: past.keys[layer], pastValues: past.values[layer] } : blockInputs);
   }
   if (inputs.stopAtLayer !== undefined) return residual;
   return unembed(ctx, applyNorm(ctx, "ln_final", residual) as tf.Tensor3D);

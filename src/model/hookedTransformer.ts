@@ -27,6 +27,7 @@ import { encodeText, requireTokenizer, toTokenBatch, warnOnce, type ModelInput, 
 import { StackedWeights } from "./stackedWeights";
 import { sliceAlong, type PosSlice } from "../cache/posSlice";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
+import type { PastKeyValues } from "./forwardPass";
 import { loadPretrainedWeights, type LoadPretrainedOptions } from "../loading/pretrained";
 import { getTokenizer } from "../tokenizers";
 import { HfTokenizer } from "../tokenizers/hfTokenizer";
@@ -46,6 +47,13 @@ export interface ForwardOptions extends TokenizeOptions {
   attentionMask?: tf.Tensor2D;
   /** Tokens for the loss when the input is a residual stream (startAtLayer). */
   tokens?: tf.Tensor2D;
+  /**
+   * Keys and values of the positions before this input (from a cache of an earlier run:
+   * blocks.L.attn.hook_k — hook_rot_k in rotary models — and hook_v). The input then continues
+   * that sequence: positions are counted from `pastKeyValues.length`, and only the new positions
+   * are computed. Not with an attention mask.
+   */
+  pastKeyValues?: PastKeyValues;
 }
 
 /** A forward hook: which hook point(s), and the function to run there. */
@@ -483,6 +491,7 @@ export class HookedTransformer implements CacheModel {
     if (attentionMask && (attentionMask.rank !== 2 || attentionMask.shape[0] !== shapeSource.shape[0] || attentionMask.shape[1] !== shapeSource.shape[1])) {
       throw new Error(`attentionMask has shape [${attentionMask.shape.join(", ")}]; expected [batch, pos] = [${shapeSource.shape.slice(0, 2).join(", ")}].`);
     }
+    if (options.pastKeyValues) this.checkPastKeyValues(options.pastKeyValues, shapeSource.shape[0]!, shapeSource.shape[1]!, startAtLayer, stopAtLayer, attentionMask);
     const wantsLoss = stopAtLayer === undefined && (returnType === "loss" || returnType === "both");
     if (wantsLoss && !tokens) throw new Error("The loss needs the tokens: pass { tokens } when the input is a residual stream.");
 
@@ -495,6 +504,7 @@ export class HookedTransformer implements CacheModel {
           startAtLayer,
           stopAtLayer,
           rotary: this.rotary,
+          past: options.pastKeyValues,
         });
         if (stopAtLayer !== undefined) return out;
         if (returnType === "logits") return out;
@@ -506,6 +516,21 @@ export class HookedTransformer implements CacheModel {
     } finally {
       if (tokens && tokens !== options.tokens && !(input instanceof tf.Tensor && tokens === input)) tokens.dispose();
       ownedMask?.dispose();
+    }
+  }
+
+  private checkPastKeyValues(past: PastKeyValues, batch: number, pos: number, start: number, stop: number | undefined, attentionMask: tf.Tensor2D | undefined): void {
+    const { nKeyValueHeads, dHead, nCtx } = this.cfg;
+    if (attentionMask) throw new Error("pastKeyValues cannot be combined with an attention mask (padding).");
+    if (!Number.isInteger(past.length) || past.length < 0) throw new Error(`pastKeyValues.length must be a whole number ≥ 0; got ${past.length}.`);
+    if (past.length + pos > nCtx) throw new Error(`pastKeyValues.length ${past.length} + ${pos} new positions exceeds nCtx ${nCtx}.`);
+    for (let layer = start; layer < (stop ?? this.cfg.nLayers); layer++) {
+      for (const [what, t] of [["keys", past.keys[layer]], ["values", past.values[layer]]] as const) {
+        const expected = [batch, past.length, nKeyValueHeads, dHead];
+        if (!t || t.shape.join() !== expected.join()) {
+          throw new Error(`pastKeyValues.${what}[${layer}] must be [batch, length, nKeyValueHeads, dHead] = [${expected.join(", ")}]; got ${t ? `[${t.shape.join(", ")}]` : "nothing"}.`);
+        }
+      }
     }
   }
 

@@ -2,7 +2,8 @@
  * Multi-head causal self-attention with optional rotary embedding and grouped-query attention.
  *
  * Shapes: x [batch, pos, dModel];  q [batch, pos, nHeads, dHead];  k, v [batch, pos, nKV, dHead];
- * scores, pattern [batch, nHeads, queryPos, keyPos];  z [batch, pos, nHeads, dHead];
+ * scores, pattern [batch, nHeads, queryPos, keyPos] (keyPos = past + pos when earlier positions'
+ * keys and values are given: the hooks on k and v see this input's positions only);  z [batch, pos, nHeads, dHead];
  * result [batch, pos, nHeads, dModel] (only with useAttnResult);  output [batch, pos, dModel].
  *
  * Hook points (blocks.L.attn.*): hook_q, hook_k, hook_v, hook_rot_q, hook_rot_k (rotary),
@@ -23,8 +24,12 @@ export interface AttentionInputs {
   keyMask?: tf.Tensor2D;
   /** Rotary tables, for rotary models. */
   rotary?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
-  /** Added to the attention scores: 0 where key ≤ query and the key is real, −∞ elsewhere; [1 or batch, 1, pos, pos]. */
+  /** Added to the attention scores: 0 where key ≤ query and the key is real, −∞ elsewhere; [1 or batch, 1, pos, past + pos]. */
   scoreBias: tf.Tensor4D;
+  /** Keys of earlier positions [batch, past, nKV, dHead] (after rotary), prepended to this input's keys. */
+  pastKeys?: tf.Tensor4D;
+  /** Values of earlier positions [batch, past, nKV, dHead]. */
+  pastValues?: tf.Tensor4D;
 }
 
 /** W [heads, dModel, dHead] → [dModel, heads·dHead], so all heads are one matMul. */
@@ -64,16 +69,21 @@ export function attention(ctx: ForwardContext, layer: number, inputs: AttentionI
 
   let q = ctx.hook(`${p}.hook_q`, project(inputs.queryKeyInput, params.get(`${p}.W_Q`), params.get(`${p}.b_Q`))) as tf.Tensor4D;
   let k = ctx.hook(`${p}.hook_k`, project(inputs.queryKeyInput, params.get(`${p}.W_K`), params.get(`${p}.b_K`))) as tf.Tensor4D;
-  const v = ctx.hook(`${p}.hook_v`, project(inputs.valueInput, params.get(`${p}.W_V`), params.get(`${p}.b_V`))) as tf.Tensor4D;
+  let v = ctx.hook(`${p}.hook_v`, project(inputs.valueInput, params.get(`${p}.W_V`), params.get(`${p}.b_V`))) as tf.Tensor4D;
   if (inputs.rotary) {
     q = ctx.hook(`${p}.hook_rot_q`, applyRotary(q, inputs.positionIds, inputs.rotary)) as tf.Tensor4D;
     k = ctx.hook(`${p}.hook_rot_k`, applyRotary(k, inputs.positionIds, inputs.rotary)) as tf.Tensor4D;
   }
+  if (inputs.pastKeys && inputs.pastValues) {
+    k = tf.concat([inputs.pastKeys, k], 1);
+    v = tf.concat([inputs.pastValues, v], 1);
+  }
+  const keyPos = k.shape[1];
 
   // scores[b, h, q, k] = q·k / attnScale, masked to −∞ where k > q or k is padding.
   const qFlat = headsFirst(q);
   const kFlat = headsFirst(repeatKeyValueHeads(k, nHeads));
-  let scores: tf.Tensor = tf.div(tf.matMul(qFlat, kFlat, false, true), cfg.attnScale).reshape([batch, nHeads, pos, pos]);
+  let scores: tf.Tensor = tf.div(tf.matMul(qFlat, kFlat, false, true), cfg.attnScale).reshape([batch, nHeads, pos, keyPos]);
   scores = ctx.hook(`${p}.hook_attn_scores`, tf.add(scores, inputs.scoreBias));
 
   let pattern: tf.Tensor = tf.softmax(scores, -1);
@@ -83,7 +93,7 @@ export function attention(ctx: ForwardContext, layer: number, inputs: AttentionI
 
   // z[b, q, h, :] = Σ_k pattern[b, h, q, k] · v[b, k, h, :]
   const vFlat = headsFirst(repeatKeyValueHeads(v, nHeads));
-  const zHeadsFirst = tf.matMul(pattern.reshape([batch * nHeads, pos, pos]), vFlat);
+  const zHeadsFirst = tf.matMul(pattern.reshape([batch * nHeads, pos, keyPos]), vFlat);
   const z = ctx.hook(`${p}.hook_z`, zHeadsFirst.reshape([batch, nHeads, pos, dHead]).transpose([0, 2, 1, 3]));
 
   const W_O = params.get(`${p}.W_O`);
