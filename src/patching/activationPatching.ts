@@ -21,6 +21,9 @@
  *   - many patched runs go through one forward pass (`batchSize` patches × prompts rows);
  *   - a patch in layer L starts from the corrupted run's cached resid_pre of layer L: layers
  *     below it are never recomputed;
+ *   - a patch at position p leaves positions before p as in the corrupted run (causal attention):
+ *     batches are formed in position order and start at their first patched position, with the
+ *     corrupted run's keys and values for the positions before it (pastKeyValues);
  *   - the final norm and unembedding run only at the positions the metric reads.
  *
  * Async: awaits the event loop between forward passes, reports progress (`onProgress`) and
@@ -28,6 +31,7 @@
  * Ownership: the caller owns `values` and `raw` in the result; inputs are not disposed.
  */
 import { tf } from "../backend";
+import type { PastKeyValues } from "../model/forwardPass";
 import type { HookedTransformer } from "../model/hookedTransformer";
 import type { PatchingMetric } from "./patchingMetric";
 
@@ -209,7 +213,11 @@ export async function activationPatching(model: HookedTransformer, options: Acti
   const hooks = new Set(cells.map((c) => c.hook));
   const { output: cleanOut, cache: cleanCache } = model.runWithCache(clean, { namesFilter: (name: string) => hooks.has(name), returnType: "none" });
   cleanOut?.dispose?.();
-  const { output: corruptedOut, cache: corruptedCache } = model.runWithCache(corrupted, { namesFilter: (name: string) => /^blocks\.[1-9]\d*\.hook_resid_pre$/.test(name), returnType: "none" });
+  // The corrupted run's residual stream (where each layer's patched runs start) and, for patches
+  // at a position, its keys and values (the positions before the patch are not recomputed).
+  const keyHook = model.cfg.positionalEmbeddingType === "rotary" ? "hook_rot_k" : "hook_k";
+  const corruptedNames = (name: string) => /^blocks\.[1-9]\d*\.hook_resid_pre$/.test(name) || (perPosition && (name.endsWith(`.attn.${keyHook}`) || name.endsWith(".attn.hook_v")));
+  const { output: corruptedOut, cache: corruptedCache } = model.runWithCache(corrupted, { namesFilter: corruptedNames, returnType: "none" });
   corruptedOut?.dispose?.();
 
   const raw = new Float32Array(cells.length).fill(NaN);
@@ -220,14 +228,17 @@ export async function activationPatching(model: HookedTransformer, options: Acti
   try {
     // Cells of one layer share a starting point (that layer's corrupted resid_pre) and a hook.
     for (let layer = 0; layer < model.cfg.nLayers && !stopped; layer++) {
-      const layerCells = cells.filter((c) => c.layer === layer);
+      // In position order, so each batch shares a long prefix of unpatched positions.
+      const layerCells = cells.filter((c) => c.layer === layer).sort((a, b) => (a.pos ?? 0) - (b.pos ?? 0));
       for (let start = 0; start < layerCells.length; start += batchSize) {
         if (signal?.aborted) {
           stopped = true;
           break;
         }
         const group = layerCells.slice(start, start + batchSize);
-        const values = runPatchedGroup(model, { group, activation, layer, prompts, positions, metric, cleanCache, corruptedCache, corruptedTokens: corrupted });
+        // Positions before every patch of the batch (and before what the metric reads) are the corrupted run's.
+        const prefix = perPosition ? Math.min(...group.map((c) => c.pos ?? 0), ...positions) : 0;
+        const values = runPatchedGroup(model, { group, activation, layer, prompts, positions, metric, cleanCache, corruptedCache, corruptedTokens: corrupted, prefix, keyHook });
         forwardPasses++;
         const finished = group.map((cell, i) => {
           raw[flatIndex(cell.index)] = values[i];
@@ -263,38 +274,54 @@ interface GroupInputs {
   cleanCache: { get(name: string): tf.Tensor };
   corruptedCache: { get(name: string): tf.Tensor };
   corruptedTokens: tf.Tensor2D;
+  /** Positions [0, prefix) are taken from the corrupted run (keys and values), not recomputed. */
+  prefix: number;
+  keyHook: string;
 }
 
-/** One forward pass for a group of cells of one layer: rows = cells × prompts. Returns each cell's metric (mean over prompts). */
+/**
+ * One forward pass for a group of cells of one layer: rows = cells × prompts, positions from
+ * `prefix` on (earlier keys and values from the corrupted run). Returns each cell's metric (mean
+ * over prompts).
+ */
 function runPatchedGroup(model: HookedTransformer, inputs: GroupInputs): number[] {
-  const { group, activation, layer, prompts, positions, metric } = inputs;
+  const { group, activation, layer, prompts, metric, prefix } = inputs;
   const copies = group.length;
   const hook = group[0].hook;
-  const cleanActivation = inputs.cleanCache.get(hook); // [prompts, ...]
-  const cellsOfRow = group.flatMap((cell) => new Array<PatchCell>(prompts).fill(cell));
+  const cellsOfRow = group.flatMap((cell) => new Array<PatchCell>(prompts).fill(cell.pos === undefined ? cell : { ...cell, pos: cell.pos - prefix }));
   const promptOfRow = cellsOfRow.map((_, r) => r % prompts);
-  const mask = patchMask(activation, cleanActivation.shape, cellsOfRow);
-  try {
-    return tf.tidy(() => {
-      const tile = (t: tf.Tensor) => tf.tile(t, [copies, ...new Array(t.rank - 1).fill(1)]);
-      const cleanRows = tile(cleanActivation);
-      // Layer 0 starts from the tokens (the embedding is cheap and forward's residual input needs startAtLayer > 0).
-      const start = layer === 0 ? (tile(inputs.corruptedTokens) as tf.Tensor2D) : (tile(inputs.corruptedCache.get(`blocks.${layer}.hook_resid_pre`)) as tf.Tensor3D);
-      // Replace the masked part of each row's activation by the clean run's: act + mask · (clean − act).
-      const residual = model.runWithHooks(start, {
-        startAtLayer: layer,
-        stopAtLayer: model.cfg.nLayers,
-        fwdHooks: [[hook, (act: tf.Tensor) => tf.add(act, tf.mul(mask, tf.sub(cleanRows, act)))]],
-      }) as tf.Tensor3D;
-      // Final norm and unembedding at the metric's positions only.
-      const read = tf.gather(residual, tf.tensor1d(positions, "int32"), 1) as tf.Tensor3D;
-      const logits = model.forward(read, { startAtLayer: model.cfg.nLayers, returnType: "logits" }) as tf.Tensor3D;
-      const values = metric.compute(logits, promptOfRow).reshape([copies, prompts]).mean(1);
-      return Array.from(values.dataSync());
-    });
-  } finally {
-    mask.dispose();
-  }
+  return tf.tidy(() => {
+    const tile = (t: tf.Tensor) => tf.tile(t, [copies, ...new Array(t.rank - 1).fill(1)]);
+    // From position `prefix` on, along the position axis (the query axis of a pattern).
+    const suffix = (t: tf.Tensor, axis = 1) => (prefix === 0 ? t : t.slice(t.shape.map((_, a) => (a === axis ? prefix : 0)), t.shape.map((_, a) => (a === axis ? -1 : -1))));
+    const prefixOf = (t: tf.Tensor) => t.slice([0, 0, 0, 0], [-1, prefix, -1, -1]) as tf.Tensor4D;
+    const cleanActivation = suffix(inputs.cleanCache.get(hook), activation === "pattern" ? 2 : 1); // [prompts, ...]
+    const cleanRows = tile(cleanActivation);
+    const mask = patchMask(activation, cleanActivation.shape, cellsOfRow);
+    // Layer 0 starts from the tokens (the embedding is cheap and forward's residual input needs startAtLayer > 0).
+    const start = layer === 0 ? (tile(suffix(inputs.corruptedTokens)) as tf.Tensor2D) : (tile(suffix(inputs.corruptedCache.get(`blocks.${layer}.hook_resid_pre`))) as tf.Tensor3D);
+    const layers = Array.from({ length: model.cfg.nLayers }, (_, l) => l);
+    const past: PastKeyValues | undefined =
+      prefix === 0
+        ? undefined
+        : {
+            length: prefix,
+            keys: layers.map((l) => (l < layer ? undefined : (tile(prefixOf(inputs.corruptedCache.get(`blocks.${l}.attn.${inputs.keyHook}`))) as tf.Tensor4D))),
+            values: layers.map((l) => (l < layer ? undefined : (tile(prefixOf(inputs.corruptedCache.get(`blocks.${l}.attn.hook_v`))) as tf.Tensor4D))),
+          };
+    // Replace the masked part of each row's activation by the clean run's: act + mask · (clean − act).
+    const residual = model.runWithHooks(start, {
+      startAtLayer: layer,
+      stopAtLayer: model.cfg.nLayers,
+      pastKeyValues: past,
+      fwdHooks: [[hook, (act: tf.Tensor) => tf.add(act, tf.mul(mask, tf.sub(cleanRows, act)))]],
+    }) as tf.Tensor3D;
+    // Final norm and unembedding at the metric's positions only.
+    const read = tf.gather(residual, tf.tensor1d(inputs.positions.map((p) => p - prefix), "int32"), 1) as tf.Tensor3D;
+    const logits = model.forward(read, { startAtLayer: model.cfg.nLayers, returnType: "logits" }) as tf.Tensor3D;
+    const values = metric.compute(logits, promptOfRow).reshape([copies, prompts]).mean(1);
+    return Array.from(values.dataSync());
+  });
 }
 
 /**
