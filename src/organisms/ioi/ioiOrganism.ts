@@ -58,7 +58,8 @@ export const IOI_FILLER_PATTERNS: readonly string[] = [
   "Later [A] said the [OBJECT] was gone .",
 ];
 
-export const IOI_CONFIG: ConfigInput = {
+/** The model config without dVocab (the tokenizer's vocabulary size). */
+export const IOI_CONFIG: Omit<ConfigInput, "dVocab"> = {
   modelName: "ioi-toy",
   nLayers: 2,
   dModel: 128,
@@ -73,10 +74,10 @@ export const IOI_CONFIG: ConfigInput = {
 
 const TRAINING = {
   batchSize: 32,
-  lr: { lr: 2e-3, warmupSteps: 100, shape: "cosine" as const, minLr: 2e-4 },
+  lr: { lr: 3e-3, warmupSteps: 100, shape: "cosine" as const, minLr: 3e-4 },
   weightDecay: 0.05,
-  ioiFraction: 0.75,
-  answerLossWeight: 1,
+  ioiFraction: 1,
+  answerLossWeight: 4,
   /** Shipped checkpoints besides the final model. */
   shippedCheckpoints: [] as number[],
   checkpointEvery: 500,
