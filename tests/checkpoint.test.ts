@@ -5,7 +5,9 @@ import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready, tf } from "../src/backend";
 import { HookedTransformer } from "../src/model/hookedTransformer";
+import { trainByteLevelBpe, writeBpeTokenizer } from "../src/tokenizers/bpeTraining";
 import { CharTokenizer } from "../src/tokenizers/charTokenizer";
+import { HfTokenizer } from "../src/tokenizers/hfTokenizer";
 import { VARIANTS } from "./helpers/modelFixtures";
 
 beforeAll(async () => {
@@ -35,6 +37,30 @@ describe("checkpoints", () => {
     tf.dispose([a, b]);
     model.dispose();
     loaded.dispose();
+  });
+
+  it("a Hugging Face tokenizer travels with the checkpoint: the folder can move and the source can go", async () => {
+    const source = tempDir();
+    const bpe = trainByteLevelBpe(["the cat sat on the mat", "the dog sat on the log"], { vocabSize: 280 });
+    writeBpeTokenizer(source, bpe);
+    const tokenizer = HfTokenizer.fromDirectorySync(source);
+    const model = await HookedTransformer.create({ nLayers: 1, dModel: 8, nHeads: 2, dHead: 4, dMlp: 8, dVocab: tokenizer.vocabSize, nCtx: 16, seed: 1 }, { tokenizer });
+    const saved = tempDir();
+    await model.save(saved);
+    expect(JSON.parse(fs.readFileSync(path.join(saved, "config.json"), "utf8")).tokenizer).toEqual({ type: "hf", dir: "." });
+    expect(fs.existsSync(path.join(saved, "tokenizer.json"))).toBe(true);
+    fs.rmSync(source, { recursive: true, force: true });
+    const moved = path.join(tempDir(), "moved");
+    fs.renameSync(saved, moved);
+    const loaded = await HookedTransformer.load(moved);
+    expect(loaded.tokenizer?.encode("the cat sat")).toEqual(tokenizer.encode("the cat sat"));
+    // Saving it again (its tokenizer now lives in the folder) keeps working.
+    await loaded.save(moved);
+    const again = await HookedTransformer.load(moved);
+    expect(again.toStrTokens("the dog")).toEqual(loaded.toStrTokens("the dog"));
+    model.dispose();
+    loaded.dispose();
+    again.dispose();
   });
 
   it("missing, foreign, or mismatched checkpoints give clear errors", async () => {

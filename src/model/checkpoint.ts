@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { readSafetensors, writeSafetensors } from "../loading/safetensors";
 import { tokenizerFromJSON, tokenizerToJSON, type TokenizerJSON } from "../tokenizers/fromJSON";
+import { HF_TOKENIZER_FILES } from "../tokenizers/hfTokenizer";
 import type { Tokenizer } from "../tokenizers/tokenizer";
 import type { Config, ConfigInput } from "./config";
 import type { StateDict } from "./stateDict";
@@ -33,11 +34,23 @@ export async function writeCheckpoint(
 ): Promise<void> {
   await fs.promises.mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, "model.safetensors"), stateDict, { format: CHECKPOINT_FORMAT });
+  let tokenizerJSON = tokenizer ? tokenizerToJSON(tokenizer) : undefined;
+  if (tokenizerJSON?.type === "hf") {
+    // A Hugging Face tokenizer travels with the checkpoint: its files are copied in and the
+    // config names the checkpoint's own folder, so the folder can move.
+    const from = path.resolve(tokenizerJSON.dir);
+    if (from !== path.resolve(dir)) {
+      for (const file of HF_TOKENIZER_FILES) {
+        if (fs.existsSync(path.join(from, file))) await fs.promises.copyFile(path.join(from, file), path.join(dir, file));
+      }
+    }
+    tokenizerJSON = { type: "hf", dir: "." };
+  }
   const file: CheckpointFile = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     config: cfg,
-    ...(tokenizer ? { tokenizer: tokenizerToJSON(tokenizer) } : {}),
+    ...(tokenizerJSON ? { tokenizer: tokenizerJSON } : {}),
     ...(metadata ? { metadata } : {}),
   };
   const configPath = path.join(dir, "config.json");
@@ -73,7 +86,8 @@ export async function readCheckpoint(dir: string): Promise<{ config: ConfigInput
   return {
     config: file.config,
     stateDict: tensors,
-    tokenizer: file.tokenizer ? tokenizerFromJSON(file.tokenizer) : undefined,
+    // A relative "hf" folder is the checkpoint's own (or relative to it).
+    tokenizer: file.tokenizer ? tokenizerFromJSON(file.tokenizer.type === "hf" && !path.isAbsolute(file.tokenizer.dir) ? { ...file.tokenizer, dir: path.resolve(dir, file.tokenizer.dir) } : file.tokenizer) : undefined,
     metadata: file.metadata,
   };
 }

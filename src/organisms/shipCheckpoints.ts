@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseSafetensors, serializeSafetensors } from "../loading/safetensors";
+import { HF_TOKENIZER_FILES } from "../tokenizers/hfTokenizer";
 import { listCheckpoints } from "../train/trainingCheckpoint";
 
 export interface ShipCheckpointsOptions {
@@ -35,6 +36,10 @@ export function shipCheckpoints(runDir: string, outDir: string, modelFiles: stri
         const { tensors, metadata } = parseSafetensors(fs.readFileSync(from), { source: from });
         fs.writeFileSync(path.join(to, file), serializeSafetensors(tensors, metadata, { floatDtype }));
       } else fs.copyFileSync(from, path.join(to, file));
+    }
+    // A Hugging Face tokenizer saved with the model lives in its folder (see model/checkpoint.ts).
+    for (const file of HF_TOKENIZER_FILES) {
+      if (!modelFiles.includes(file) && fs.existsSync(path.join(dir, file))) fs.copyFileSync(path.join(dir, file), path.join(to, file));
     }
     steps.push(step);
   }

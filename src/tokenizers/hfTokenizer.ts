@@ -5,7 +5,7 @@ import { checkTokenId, truncateForMessage, type Tokenizer } from "./tokenizer";
 /** What `toJSON()` gives: a reference to the directory (the vocabulary itself is large). */
 export interface HfTokenizerJSON {
   type: "hf";
-  /** Absolute path of the directory holding tokenizer.json. */
+  /** The directory holding tokenizer.json: absolute, or (in a checkpoint's config.json) relative to the checkpoint folder. */
   dir: string;
 }
 
@@ -50,6 +50,9 @@ type JsonObject = Record<string, unknown>;
 const TOKENIZER_FILE = "tokenizer.json";
 const CONFIG_FILE = "tokenizer_config.json";
 const SPECIAL_TOKENS_FILE = "special_tokens_map.json";
+
+/** The files of a Hugging Face tokenizer folder that HfTokenizer reads (tokenizer.json is required). */
+export const HF_TOKENIZER_FILES = [TOKENIZER_FILE, CONFIG_FILE, SPECIAL_TOKENS_FILE] as const;
 
 /**
  * Any Hugging Face "fast" tokenizer (tokenizer.json, plus tokenizer_config.json for the special
