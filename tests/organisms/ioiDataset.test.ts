@@ -165,9 +165,24 @@ describe("IOI splits", () => {
       expect(toy.trainTemplates).toContain(p.template);
       expect(train.has(p.io) && train.has(p.s)).toBe(true);
     }
+    // Held-out pairs of training names: about the asked fraction of pairs, never together in training prompts.
+    const names = toy.trainNames;
+    let pairs = 0;
+    let held = 0;
+    for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++, pairs++) if (toy.isHeldOutPair(names[i], names[j])) held++;
+    expect(held / pairs).toBeGreaterThan(0.18);
+    expect(held / pairs).toBeLessThan(0.22);
+    const again = new SeededRandom(13);
+    for (let i = 0; i < 2000; i++) {
+      const p = toy.sample(again, { templates: "train", names: "train" });
+      expect(toy.isHeldOutPair(p.io, p.s)).toBe(false);
+      const q = toy.sample(again, { templates: "heldOut", names: "heldOutPairs" });
+      expect(toy.isHeldOutPair(q.io, q.s) && toy.isHeldOutPair(q.s, q.io)).toBe(true);
+      expect(train.has(q.io) && train.has(q.s)).toBe(true);
+    }
     // The held-out splits are what evaluation draws from.
-    const held = ioiDataset(toy, { n: 200, templates: "heldOut", names: "heldOut" }).clean;
-    expect(held.every((p) => toy.heldOutTemplates.includes(p.template) && toy.heldOutNames.includes(p.io) && toy.heldOutNames.includes(p.s))).toBe(true);
+    const unseen = ioiDataset(toy, { n: 200, templates: "heldOut", names: "heldOut" }).clean;
+    expect(unseen.every((p) => toy.heldOutTemplates.includes(p.template) && toy.heldOutNames.includes(p.io) && toy.heldOutNames.includes(p.s))).toBe(true);
   });
 
   it("training sequences: the IOI prompt at the start uses training names; held-out names occur only in filler", () => {
@@ -210,10 +225,13 @@ describe("IOI generator input errors", () => {
   it("names what was wrong", () => {
     expect(() => ioiDataset(toy, { n: 0 })).toThrow(/n must be a positive integer, got 0/);
     expect(() => ioiDataset(toy, { n: 2, templates: "test" as never })).toThrow(/template split must be "train", "heldOut" or "all", got "test"/);
+    expect(() => ioiDataset(toy, { n: 2, names: "none" as never })).toThrow(/name split must be "train", "heldOut", "heldOutPairs" or "all", got "none"/);
     expect(() => ioiDataset(toy, { n: 2, corruption: "abb" as never })).toThrow(/corruption must be "abc", "s2-to-io" or "all-new", got "abb"/);
     expect(() => toy.sample(new SeededRandom(1), { order: "AABB" as never })).toThrow(/order must be "ABBA", "BABA" or "mixed"/);
     expect(() => new IoiGenerator(gpt2Tokenizer(), { names: ["Mary", "John"] })).toThrow(/only 2 of the names are a single token/);
     expect(() => new IoiGenerator(gpt2Tokenizer(), { templates: ["[N1] and [N2] met"] })).toThrow(/must contain \[S\] exactly once/);
+    expect(() => new IoiGenerator(gpt2Tokenizer()).sample(new SeededRandom(1), { names: "heldOutPairs" })).toThrow(/no pairs are held out/);
+    expect(() => new IoiGenerator(gpt2Tokenizer(), { heldOutPairFraction: 1 })).toThrow(/heldOutPairFraction must be in \[0, 1\), got 1/);
     expect(() => new IoiGenerator(gpt2Tokenizer(), { heldOutTemplates: [25] })).toThrow(/held-out template index 25 is not in \[0, 20\)/);
   });
 });

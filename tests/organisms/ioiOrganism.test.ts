@@ -1,5 +1,5 @@
 /**
- * The shipped ioi-toy organism, measured live: on held-out templates with held-out names it
+ * The shipped ioi-toy organism, measured live: on held-out templates with held-out name pairs it
  * prefers the indirect object to the subject (mean logit difference IO − S and accuracy IO > S);
  * the logit difference is checked against one forward pass per prompt read with plain loops;
  * the recorded metrics are what the weights show; and training runs a few steps into the layout.
@@ -23,11 +23,12 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("ioi-toy, shipped", () => {
-  it("names the indirect object on held-out templates with held-out names; evaluate() is the recorded metrics", async () => {
+  it("names the indirect object on held-out templates with held-out name pairs; evaluate() is the recorded metrics", async () => {
     const before = tf.memory().numTensors;
     const model = await loadOrganism("ioi-toy");
     const generator = ioiToyGenerator(model.tokenizer as VocabTokenizer);
-    const heldOut = ioiLogitDiff(model, generator, "heldOut", "heldOut", 300, 99);
+    // Held-out templates × pairs of names never IO and S together in training (each name was, with others).
+    const heldOut = ioiLogitDiff(model, generator, "heldOut", "heldOutPairs", 300, 99);
     expect(heldOut.logitDiff).toBeGreaterThanOrEqual(2);
     expect(heldOut.accuracy).toBeGreaterThanOrEqual(0.9);
     const trained = ioiLogitDiff(model, generator, "train", "train", 300, 99);
@@ -45,14 +46,14 @@ describe("ioi-toy, shipped", () => {
     const model = await loadOrganism("ioi-toy");
     const generator = ioiToyGenerator(model.tokenizer as VocabTokenizer);
     const n = 12;
-    const data = ioiDataset(generator, { n, seed: 5, templates: "heldOut", names: "heldOut" });
+    const data = ioiDataset(generator, { n, seed: 5, templates: "heldOut", names: "heldOutPairs" });
     const diffs = data.clean.map((p) => {
       const logits = tf.tidy(() => (model.forward(tf.tensor2d([p.tokens], [1, p.tokens.length], "int32"), { returnType: "logits" }) as tf.Tensor3D).arraySync()[0]);
       const last = logits[p.positions.end];
       return last[p.ioTokenId] - last[p.sTokenId];
     });
     const mean = diffs.reduce((a, b) => a + b, 0) / n;
-    const measured = ioiLogitDiff(model, generator, "heldOut", "heldOut", n, 5);
+    const measured = ioiLogitDiff(model, generator, "heldOut", "heldOutPairs", n, 5);
     expect(measured.logitDiff).toBeCloseTo(mean, 4);
     expect(measured.accuracy).toBe(diffs.filter((d) => d > 0).length / n);
     model.dispose();
@@ -68,7 +69,7 @@ describe("training ioi-toy", () => {
     expect(existsSync(join(out, "training.json"))).toBe(true);
     expect(Object.keys(record.metrics)).toContain("heldOutLogitDiff");
     const model = await loadOrganism("ioi-toy", { modelsDir: scratch });
-    expect(model.cfg.nLayers).toBe(2);
+    expect(model.cfg.nLayers).toBe(3);
     const [a, b] = ioiToyGenerator(model.tokenizer as VocabTokenizer).trainNames;
     expect(model.toStrTokens(`When ${a} and ${b} went to the store , ${b} gave a drink to`).slice(0, 3)).toEqual(["<s>", "When", a]);
     model.dispose();

@@ -78,6 +78,13 @@ export type IoiCorruption = "abc" | "s2-to-io" | "all-new";
 
 export type IoiSplit = "train" | "heldOut" | "all";
 
+/**
+ * Which names a prompt's IO and S are: "train" (training names, never a held-out pair),
+ * "heldOut" (held-out names: never in a training prompt), "heldOutPairs" (training names in a
+ * pair that training prompts never use together), "all".
+ */
+export type IoiNameSplit = IoiSplit | "heldOutPairs";
+
 /** Token positions in a prompt's ids (a prepended BOS counts as position 0). */
 export interface IoiPositions {
   io: number;
@@ -129,6 +136,8 @@ export interface IoiGeneratorOptions {
   objects?: readonly string[];
   /** Fraction of the (single-token) names held out of training prompts; default 0.2. */
   heldOutNameFraction?: number;
+  /** Fraction of the unordered pairs of training names never used together in training prompts; default 0. */
+  heldOutPairFraction?: number;
   /** Seed of the name split; default 0. */
   splitSeed?: number;
   /**
@@ -143,7 +152,7 @@ export interface IoiGeneratorOptions {
 
 export interface IoiSampleOptions {
   templates?: IoiSplit;
-  names?: IoiSplit;
+  names?: IoiNameSplit;
   /** Default: each prompt ABBA or BABA at random. */
   order?: IoiOrder | "mixed";
 }
@@ -180,6 +189,7 @@ export class IoiGenerator {
   readonly objects: readonly string[];
   readonly punctuation: "attached" | "spaced";
   readonly prependBos: boolean;
+  readonly heldOutPairFraction: number;
 
   constructor(tokenizer: Tokenizer, options: IoiGeneratorOptions = {}) {
     this.tokenizer = tokenizer;
@@ -216,6 +226,10 @@ export class IoiGenerator {
     if (nHeldOut > 0 && this.heldOutNames.length < 3) {
       throw new Error(`IoiGenerator: the held-out names (${this.heldOutNames.length}) are too few for a prompt with three names; raise heldOutNameFraction`);
     }
+    this.heldOutPairFraction = options.heldOutPairFraction ?? 0;
+    if (!(this.heldOutPairFraction >= 0 && this.heldOutPairFraction < 1)) {
+      throw new Error(`IoiGenerator: heldOutPairFraction must be in [0, 1), got ${this.heldOutPairFraction}`);
+    }
     this.places = (options.places ?? IOI_PLACES).filter((w) => this.singleToken(w) !== undefined);
     this.objects = (options.objects ?? IOI_OBJECTS).filter((w) => this.singleToken(w) !== undefined);
     if (this.places.length === 0 || this.objects.length === 0) {
@@ -242,11 +256,21 @@ export class IoiGenerator {
     throw new Error(`IoiGenerator: template split must be "train", "heldOut" or "all", got ${JSON.stringify(split)}`);
   }
 
-  nameList(split: IoiSplit): readonly string[] {
-    if (split === "train") return this.trainNames;
+  /** Whether the unordered pair {a, b} is held out of training prompts (a fixed hash of the pair). */
+  isHeldOutPair(a: string, b: string): boolean {
+    if (this.heldOutPairFraction === 0) return false;
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    // FNV-1a over the key's UTF-16 code units, as a fraction of 2^32.
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
+    return hash / 4294967296 < this.heldOutPairFraction;
+  }
+
+  nameList(split: IoiNameSplit): readonly string[] {
+    if (split === "train" || split === "heldOutPairs") return this.trainNames;
     if (split === "heldOut") return this.heldOutNames;
     if (split === "all") return [...this.trainNames, ...this.heldOutNames];
-    throw new Error(`IoiGenerator: name split must be "train", "heldOut" or "all", got ${JSON.stringify(split)}`);
+    throw new Error(`IoiGenerator: name split must be "train", "heldOut", "heldOutPairs" or "all", got ${JSON.stringify(split)}`);
   }
 
   /** Renders a template with its slots filled, and tokenizes it with the positions of the names. */
@@ -297,12 +321,20 @@ export class IoiGenerator {
   /** One clean prompt drawn with `random` from the chosen splits. */
   sample(random: SeededRandom, options: IoiSampleOptions = {}): IoiPrompt {
     const templates = this.templateIndices(options.templates ?? "train");
-    const names = this.nameList(options.names ?? "train");
+    const nameSplit = options.names ?? "train";
+    const names = this.nameList(nameSplit);
     if (templates.length === 0) throw new Error(`IoiGenerator: the ${options.templates} template split is empty`);
+    if (nameSplit === "heldOutPairs" && this.heldOutPairFraction === 0) throw new Error('IoiGenerator: no pairs are held out (heldOutPairFraction is 0), so "heldOutPairs" is empty');
     const template = templates[random.int(templates.length)];
-    const io = names[random.int(names.length)];
+    // IO and S: distinct; a held-out pair exactly when the split asks for one ("all" and "heldOut" take any pair).
+    const pairOk = (io: string, s: string) =>
+      s !== io && (nameSplit === "train" ? !this.isHeldOutPair(io, s) : nameSplit === "heldOutPairs" ? this.isHeldOutPair(io, s) : true);
+    let io = names[random.int(names.length)];
     let s = names[random.int(names.length)];
-    while (s === io) s = names[random.int(names.length)];
+    while (!pairOk(io, s)) {
+      io = names[random.int(names.length)];
+      s = names[random.int(names.length)];
+    }
     if (options.order !== undefined && !["ABBA", "BABA", "mixed"].includes(options.order)) {
       throw new Error(`IoiGenerator: order must be "ABBA", "BABA" or "mixed", got ${JSON.stringify(options.order)}`);
     }
@@ -314,7 +346,7 @@ export class IoiGenerator {
   }
 
   /** The corrupted version of a clean prompt (see IoiCorruption); fresh names come from the same name split. */
-  corrupt(prompt: IoiPrompt, corruption: IoiCorruption, random: SeededRandom, names: IoiSplit = "train"): IoiPrompt {
+  corrupt(prompt: IoiPrompt, corruption: IoiCorruption, random: SeededRandom, names: IoiNameSplit = "train"): IoiPrompt {
     const pool = this.nameList(names);
     const fresh = (avoid: string[]) => {
       let name = pool[random.int(pool.length)];

@@ -1,12 +1,24 @@
 /**
- * ioi-toy: a small transformer (2 layers, attention + MLP) trained on indirect-object
+ * ioi-toy: a small transformer (3 attention-only layers) trained on indirect-object
  * identification prompts (ioiDataset.ts) mixed with filler sentences, for circuit work
  * (activation / path patching, name movers, S-inhibition) when GPT-2 small is not at hand.
  *
+ * Attention-only with shortformer positions (added to queries' and keys' input only, as in
+ * induction-2l): the residual stream carries token identities, so copying a name (name movers)
+ * and suppressing the repeated one are plain OV / QK circuits. A 2-layer model with MLPs and
+ * standard positions stayed at chance (IO and S equally likely) for 2000+ steps with the same data.
+ *
  * Tokens are words: a VocabTokenizer over the templates' words, places, objects, punctuation,
  * the filler's words and 300 first names from the @stdlib lists (those that are also one GPT-2
- * token, so the same names make GPT-2 prompts). The generator holds out 5 of the 20 templates
- * and 20% of the names: training prompts use only training templates and names.
+ * token, so the same names make GPT-2 prompts). The generator holds out 5 of the 20 templates,
+ * 20% of the names, and 20% of the pairs of the other names: training prompts use only training
+ * templates, training names, and pairs of them that are not held out.
+ *
+ * What "held-out names" means here: the capability test uses held-out templates × held-out name
+ * PAIRS (both names were IO or S in training prompts, never together). Names that never occur in
+ * an IOI prompt (only in filler, including sentences that repeat a name so it can be copied) are
+ * measured too (unseenNames*) and stay at chance: with word embeddings, the name movers' copying
+ * is learnt per name from IOI answers, and filler does not transfer it.
  *
  * Filler text is generated from the vocabulary rather than taken from State of the Union
  * speeches: with a word vocabulary of ~500 words almost no speech sentence is fully covered, and
@@ -29,7 +41,7 @@ import { SeededRandom } from "../../train/seededRandom";
 import { train } from "../../train/train";
 import type { OrganismRecipe } from "../organism";
 import { shipCheckpoints } from "../shipCheckpoints";
-import { IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, IoiGenerator, ioiDataset, stdlibFirstNames, type IoiSplit } from "./ioiDataset";
+import { IOI_OBJECTS, IOI_PLACES, IOI_TEMPLATES, IoiGenerator, ioiDataset, stdlibFirstNames, type IoiNameSplit, type IoiSplit } from "./ioiDataset";
 
 const CONTEXT = 32;
 const NAME_COUNT = 300;
@@ -61,14 +73,14 @@ export const IOI_FILLER_PATTERNS: readonly string[] = [
 /** The model config without dVocab (the tokenizer's vocabulary size). */
 export const IOI_CONFIG: Omit<ConfigInput, "dVocab"> = {
   modelName: "ioi-toy",
-  nLayers: 2,
+  nLayers: 3,
   dModel: 128,
   nHeads: 4,
   dHead: 32,
-  dMlp: 512,
-  actFn: "gelu",
+  attnOnly: true,
   nCtx: CONTEXT,
   normalizationType: "LN",
+  positionalEmbeddingType: "shortformer",
   defaultPrependBos: true,
 };
 
@@ -114,10 +126,14 @@ export function ioiToyTokenizer(): VocabTokenizer {
   return new VocabTokenizer([...[...words].sort(), ...names], { bos: "<s>" });
 }
 
-/** The IOI generator for the organism's tokenizer (name split: 20% held out, split seed 0). */
+/**
+ * The IOI generator for the organism's tokenizer: 20% of the names held out of IOI prompts (they
+ * occur in filler only), and 20% of the pairs of the other names never used together as IO and S
+ * in training prompts.
+ */
 export function ioiToyGenerator(tokenizer: VocabTokenizer = ioiToyTokenizer()): IoiGenerator {
   const vocab = new Set(tokenizer.words);
-  return new IoiGenerator(tokenizer, { names: ioiToyNames().filter((n) => vocab.has(n)), heldOutNameFraction: 0.2, splitSeed: 0 });
+  return new IoiGenerator(tokenizer, { names: ioiToyNames().filter((n) => vocab.has(n)), heldOutNameFraction: 0.2, heldOutPairFraction: 0.2, splitSeed: 0 });
 }
 
 /** One filler sentence's token ids (names from all names: held-out names occur here only). */
@@ -154,7 +170,7 @@ export function ioiTrainingSequence(generator: IoiGenerator, random: SeededRando
 }
 
 /** Logit difference IO − S at END and IO > S accuracy, over one split's prompts. */
-export function ioiLogitDiff(model: HookedTransformer, generator: IoiGenerator, templates: IoiSplit, names: IoiSplit, n = EVAL.n, seed = EVAL.seed): { logitDiff: number; accuracy: number } {
+export function ioiLogitDiff(model: HookedTransformer, generator: IoiGenerator, templates: IoiSplit, names: IoiNameSplit, n = EVAL.n, seed = EVAL.seed): { logitDiff: number; accuracy: number } {
   const data = ioiDataset(generator, { n, seed, templates, names });
   const len = data.tokens[0].length;
   const diffs = tf.tidy(() => {
@@ -170,17 +186,20 @@ export function ioiLogitDiff(model: HookedTransformer, generator: IoiGenerator, 
 
 /** The organism's metrics: logit difference and accuracy on each template split × name split. */
 export function ioiMetrics(model: HookedTransformer, generator = ioiToyGenerator(model.tokenizer as VocabTokenizer)): Record<string, number> {
-  const heldOut = ioiLogitDiff(model, generator, "heldOut", "heldOut");
+  const heldOut = ioiLogitDiff(model, generator, "heldOut", "heldOutPairs");
   const heldOutTemplates = ioiLogitDiff(model, generator, "heldOut", "train");
-  const heldOutNames = ioiLogitDiff(model, generator, "train", "heldOut");
+  const heldOutPairs = ioiLogitDiff(model, generator, "train", "heldOutPairs");
+  const unseenNames = ioiLogitDiff(model, generator, "heldOut", "heldOut");
   const trained = ioiLogitDiff(model, generator, "train", "train");
   return {
     heldOutLogitDiff: heldOut.logitDiff,
     heldOutAccuracy: heldOut.accuracy,
     heldOutTemplatesLogitDiff: heldOutTemplates.logitDiff,
     heldOutTemplatesAccuracy: heldOutTemplates.accuracy,
-    heldOutNamesLogitDiff: heldOutNames.logitDiff,
-    heldOutNamesAccuracy: heldOutNames.accuracy,
+    heldOutPairsLogitDiff: heldOutPairs.logitDiff,
+    heldOutPairsAccuracy: heldOutPairs.accuracy,
+    unseenNamesLogitDiff: unseenNames.logitDiff,
+    unseenNamesAccuracy: unseenNames.accuracy,
     trainLogitDiff: trained.logitDiff,
     trainAccuracy: trained.accuracy,
   };
@@ -188,7 +207,7 @@ export function ioiMetrics(model: HookedTransformer, generator = ioiToyGenerator
 
 export const ioiOrganism: OrganismRecipe<HookedTransformer> = {
   name: "ioi-toy",
-  summary: "2-layer transformer on IOI prompts (ABBA/BABA) mixed with filler: names the indirect object on held-out templates and names",
+  summary: "3-layer attention-only transformer on IOI prompts (ABBA/BABA) mixed with filler: names the indirect object on held-out templates and names",
   defaultSteps: 3000,
   defaultSeed: 0,
 
@@ -221,7 +240,7 @@ export const ioiOrganism: OrganismRecipe<HookedTransformer> = {
         optimizer: { weightDecay: TRAINING.weightDecay },
         seed,
         evaluate: () => {
-          const held = ioiLogitDiff(model, generator, "heldOut", "heldOut", 64);
+          const held = ioiLogitDiff(model, generator, "heldOut", "heldOutPairs", 64);
           const trained = ioiLogitDiff(model, generator, "train", "train", 64);
           return { heldOutLogitDiff: held.logitDiff, heldOutAccuracy: held.accuracy, trainLogitDiff: trained.logitDiff };
         },
@@ -252,7 +271,7 @@ export const ioiOrganism: OrganismRecipe<HookedTransformer> = {
             `IOI prompts from ${generator.trainTemplates.length} of ${generator.templates.length} templates and ${generator.trainNames.length} of ` +
             `${generator.trainNames.length + generator.heldOutNames.length} names (ABBA/BABA), answer then " .", then generated filler sentences ` +
             `(all names) to ${CONTEXT} tokens; ${TRAINING.ioiFraction * 100}% of sequences start with a prompt`,
-          evaluation: `${EVAL.n} prompts per split (seed ${EVAL.seed}); held-out = held-out templates × held-out names`,
+          evaluation: `${EVAL.n} prompts per split (seed ${EVAL.seed}); held-out = held-out templates × held-out name pairs; unseen names = held-out templates × names never in a training prompt`,
         },
       };
     } finally {
