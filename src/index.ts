@@ -55,6 +55,7 @@ export { activationPatching, patchingGrid, patchHookName, patchingRows, type Pat
 export { naiveActivationPatching } from "./patching/naiveActivationPatching";
 export { attributionPatching, compareWithActivationPatching, type AttributionComparison } from "./patching/attributionPatching";
 export { ablationHooks, runWithAblations, ablationHook, type Ablation, type AblatedComponent, type AblationMethod, type AblationOptions } from "./patching/ablation";
+export { patchActivationAt, activationPatchingEvery, type PatchAtOptions, type ActivationIndex, type PatchingSummary } from "./patching/customPatching";
 export { pathPatching, pathPatchingSweep, type PathPatchingOptions, type PathReceivers, type Head } from "./patching/pathPatching";
 export { activationPatchingSweep, type ActivationPatchingSweepOptions } from "./widgets/activationPatchingSweep";
 export { hydraEffect, type HydraEffectOptions, type HydraEffectResult, type ComponentEffect } from "./patching/hydraEffect";
