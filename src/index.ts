@@ -60,6 +60,8 @@ export { pathPatching, pathPatchingSweep, type PathPatchingOptions, type PathRec
 export { activationPatchingSweep, type ActivationPatchingSweepOptions } from "./widgets/activationPatchingSweep";
 export { hydraEffect, type HydraEffectOptions, type HydraEffectResult, type ComponentEffect } from "./patching/hydraEffect";
 export { logitDiffMetric, type PatchingMetric, type LogitDiffMetricOptions } from "./patching/patchingMetric";
+export { trainLinearProbe, LinearProbe, trainTestSplit, gatherRows, gatherLabels, majorityBaseline, type ProbeLabels, type LinearProbeOptions, type ProbeEvaluation } from "./probes/linearProbe";
+export { steeringVector, steeringVectorFromPairs, steeringVectorFromMeans, steeringHook, withSteering, type SteeringVector, type SteeringOptions } from "./steering/steeringVector";
 export { fitLeace, LeaceEraser, type LeaceOptions } from "./probes/leace";
 export { loadOrganism, listOrganismCheckpoints, organismTrainingRecord, organismTrainingHistory, type OrganismName, type OrganismModels, type LoadOrganismOptions } from "./organisms/loadOrganism";
 export { trainOrganism } from "./organisms/trainOrganism";
