@@ -51,7 +51,7 @@ describe("steering vectors", () => {
     const longer = await withSteering(m, pair, { coefficient: 1 }, () => m.forward("abcdefg"));
     const manualPair = m.runWithHooks("abcdefg", { fwdHooks: [[hook, (act: tf.Tensor) => act.add(tf.concat([pair.vector, tf.zeros([4, 12])], 0).expandDims(0))]] });
     expect(tf.tidy(() => longer.sub(manualPair).abs().max().dataSync()[0])).toBeLessThan(1e-5);
-    expect(m.hookPoint(hook).hooks.length).toBe(0);
+    expect(m.hookPoint(hook).hookCount).toBe(0);
     tf.dispose([plain, steeredZero, steered, manual, longer, manualPair]);
     for (const v of [zero, pair, means]) v.dispose();
     m.dispose();
