@@ -207,7 +207,7 @@ export function ioiMetrics(model: HookedTransformer, generator = ioiToyGenerator
 
 export const ioiOrganism: OrganismRecipe<HookedTransformer> = {
   name: "ioi-toy",
-  summary: "3-layer attention-only transformer on IOI prompts (ABBA/BABA) mixed with filler: names the indirect object on held-out templates and names",
+  summary: "3-layer attention-only transformer on IOI prompts (ABBA/BABA) mixed with filler: names the indirect object on held-out templates and name pairs",
   defaultSteps: 3000,
   defaultSeed: 0,
 
