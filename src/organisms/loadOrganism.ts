@@ -21,6 +21,7 @@ export interface OrganismModels {
   "toy-superposition": ToySuperpositionModel;
   modadd: import("../model/hookedTransformer").HookedTransformer;
   othello: import("../model/hookedTransformer").HookedTransformer;
+  "ioi-toy": import("../model/hookedTransformer").HookedTransformer;
 }
 
 export type OrganismName = keyof OrganismModels;

@@ -1,16 +1,19 @@
 /** Every model organism mechlab ships or trains, by name. */
 import { inductionOrganism } from "./induction/inductionOrganism";
+import { ioiOrganism } from "./ioi/ioiOrganism";
+import { modaddOrganism } from "./modadd/modaddOrganism";
 import type { OrganismRecipe } from "./organism";
+import { othelloOrganism } from "./othello/othelloOrganism";
 import { textLmOrganism } from "./textLm/textLmOrganism";
 import { toySuperpositionOrganism } from "./toy/toySuperpositionOrganism";
-import { modaddOrganism } from "./modadd/modaddOrganism";
-import { othelloOrganism } from "./othello/othelloOrganism";
 
+/** From the toy model up to the largest. */
 export const ORGANISMS: Record<string, OrganismRecipe<unknown>> = {
-  [inductionOrganism.name]: inductionOrganism as OrganismRecipe<unknown>,
-  [textLmOrganism.name]: textLmOrganism as OrganismRecipe<unknown>,
   [toySuperpositionOrganism.name]: toySuperpositionOrganism as OrganismRecipe<unknown>,
+  [inductionOrganism.name]: inductionOrganism as OrganismRecipe<unknown>,
+  [ioiOrganism.name]: ioiOrganism as OrganismRecipe<unknown>,
   [modaddOrganism.name]: modaddOrganism as OrganismRecipe<unknown>,
+  [textLmOrganism.name]: textLmOrganism as OrganismRecipe<unknown>,
   [othelloOrganism.name]: othelloOrganism as OrganismRecipe<unknown>,
 };
 
