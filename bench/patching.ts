@@ -7,7 +7,7 @@
  * ratio, and the largest difference between the two grids. Prints figures only; asserts nothing.
  *
  *   npm run bench:patching
- *   BENCH_TOKENS=20 BENCH_BATCH=16 npm run bench:patching
+ *   BENCH_TOKENS=20 BENCH_BATCH=16 npm run bench:patching   # another prompt length / batch size
  */
 import { backendInfo, ready, tf } from "../src/backend";
 import { HookedTransformer } from "../src/model/hookedTransformer";
@@ -17,7 +17,7 @@ import { logitDiffMetric } from "../src/patching/patchingMetric";
 import { SeededRandom } from "../src/train/seededRandom";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 15);
-const BATCH = Number(process.env.BENCH_BATCH ?? 32);
+const BATCH = process.env.BENCH_BATCH ? Number(process.env.BENCH_BATCH) : undefined;
 
 async function main(): Promise<void> {
   await ready();
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   let started = performance.now();
   const fast = await activationPatching(model, { clean, corrupted, metric, activation: "resid_pre", batchSize: BATCH });
   const fastSeconds = (performance.now() - started) / 1000;
-  console.log(`mechlab activationPatching: ${fastSeconds.toFixed(2)} s (${fast.forwardPasses} forward passes, batch ${BATCH})`);
+  console.log(`mechlab activationPatching: ${fastSeconds.toFixed(2)} s (${fast.forwardPasses} forward passes, batch ${BATCH ?? "default"})`);
 
   started = performance.now();
   const naive = await naiveActivationPatching(model, { clean, corrupted, metric, activation: "resid_pre" });
