@@ -204,10 +204,6 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
    */
   async run(metric: SweepMetric, options: SweepRunOptions = {}): Promise<PatchingSweepResult> {
     if (typeof metric !== "function") throw new Error("patchingSweep: expected a metric function (row, col, signal) => number.");
-    if (this.status === "running") throw new Error("patchingSweep: this widget is already running a sweep; wait for it or cancel it.");
-    const batchMs = options.batchUpdateMs ?? 100;
-    if (!(batchMs >= 0)) throw new Error(`patchingSweep: batchUpdateMs must be a number ≥ 0, got ${String(options.batchUpdateMs)}.`);
-    const rows = this.get("rows");
     const cols = this.get("cols");
     const order = options.order ? [...options.order] : undefined;
     if (order) {
@@ -218,51 +214,22 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
         seen.add(r * cols + c);
       }
     }
-    const total = order ? order.length : rows * cols;
-
-    // One controller for every way to stop; the metric sees its signal.
-    const controller = new AbortController();
-    this.controller = controller;
-    this.stopReason = undefined;
-    const detach = [this.stopOn(options.signal, "signal"), this.stopOn(interruptSignal(), "interrupt")];
-
-    this.batchMs = batchMs;
-    this.buffer.fill(NaN);
-    this.doneCount = 0;
-    this.set({ total, status: "running", message: `computing ${this.get("metricName")} for ${total} cells…` });
-    this.publish(true);
-    const started = Date.now();
-    let computed = 0;
-    try {
+    const total = order ? order.length : this.get("rows") * cols;
+    return this.runWith(total, options, async (signal, report) => {
       for (let i = 0; i < total; i++) {
         await yieldToEventLoop(); // comm messages (the cancel button) are served here
-        if (controller.signal.aborted) break;
+        if (signal.aborted) break;
         const [row, col] = order ? order[i] : [Math.floor(i / cols), i % cols];
         let value: number;
         try {
-          value = await readMetric(await metric(row, col, controller.signal));
+          value = await readMetric(await metric(row, col, signal));
         } catch (error) {
-          if (controller.signal.aborted) break; // the metric stopped on the abort signal
+          if (signal.aborted) break; // the metric stopped on the abort signal
           throw this.cellError(row, col, error);
         }
-        this.writeCell(row, col, value);
-        computed++;
-        this.publish(false);
+        report([[row, col, value]]);
       }
-    } catch (error) {
-      this.finish("error", (error as Error).message);
-      throw error;
-    } finally {
-      detach.forEach((undo) => undo());
-      this.controller = undefined;
-    }
-    const elapsed = formatSeconds(Date.now() - started);
-    if (computed < total) {
-      this.finish("cancelled", `cancelled (${this.stopReason ?? "signal"}) after ${computed} of ${total} cells, ${elapsed}`);
-    } else {
-      this.finish("done", `${total} cells in ${elapsed}`);
-    }
-    return this.result();
+    });
   }
 
   /**
@@ -275,10 +242,19 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
     task: (signal: AbortSignal, report: (cells: [number, number, number][]) => void) => Promise<void>,
     options: Omit<SweepRunOptions, "order"> = {},
   ): Promise<PatchingSweepResult> {
+    return this.runWith(this.get("rows") * this.get("cols"), options, task);
+  }
+
+  /** The sweep machinery of run and runTask: status, stopping, throttled updates, the final message. */
+  private async runWith(
+    total: number,
+    options: Omit<SweepRunOptions, "order">,
+    task: (signal: AbortSignal, report: (cells: [number, number, number][]) => void) => Promise<void>,
+  ): Promise<PatchingSweepResult> {
     if (this.status === "running") throw new Error("patchingSweep: this widget is already running a sweep; wait for it or cancel it.");
     const batchMs = options.batchUpdateMs ?? 100;
     if (!(batchMs >= 0)) throw new Error(`patchingSweep: batchUpdateMs must be a number ≥ 0, got ${String(options.batchUpdateMs)}.`);
-    const total = this.get("rows") * this.get("cols");
+    // One controller for every way to stop; the task sees its signal.
     const controller = new AbortController();
     this.controller = controller;
     this.stopReason = undefined;
@@ -292,8 +268,8 @@ export class PatchingSweepWidget extends MechlabWidget<PatchingSweepState> {
     try {
       await task(controller.signal, (cells) => {
         for (const [row, col, value] of cells) {
-          this.checkCell(row, col, "runTask");
-          if (!Number.isFinite(value)) throw new Error(`patchingSweep.runTask: cell (${row}, ${col}) got ${String(value)}; values must be finite numbers.`);
+          this.checkCell(row, col, "report");
+          if (!Number.isFinite(value)) throw new Error(`patchingSweep: cell (${row}, ${col}) got ${String(value)}; values must be finite numbers.`);
           this.writeCell(row, col, value);
         }
         this.publish(false);
