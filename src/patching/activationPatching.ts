@@ -27,12 +27,14 @@
  *   - the final norm and unembedding run only at the positions the metric reads.
  *
  * Async: awaits the event loop between forward passes, reports progress (`onProgress`) and
- * stops on `signal` (the values not computed stay NaN and `stopped` is true).
+ * stops on `signal` or, in a notebook, when the cell is interrupted (the values not computed stay
+ * NaN and `stopped` is true).
  * Ownership: the caller owns `values` and `raw` in the result; inputs are not disposed.
  */
 import { tf } from "../backend";
 import type { PastKeyValues } from "../model/forwardPass";
 import type { HookedTransformer } from "../model/hookedTransformer";
+import { interruptSignal } from "../notebook/interrupt";
 import type { PatchingMetric } from "./patchingMetric";
 
 export type PatchedActivation = "resid_pre" | "resid_mid" | "resid_post" | "attn_out" | "mlp_out" | "z" | "q" | "k" | "v" | "result" | "pattern";
@@ -222,6 +224,8 @@ export async function activationPatching(model: HookedTransformer, options: Acti
   const { output: corruptedOut, cache: corruptedCache } = model.runWithCache(corrupted, { namesFilter: corruptedNames, returnType: "none" });
   corruptedOut?.dispose?.();
 
+  // Stops on the caller's signal, and in a notebook on interrupting the cell that started it.
+  const interrupted = interruptSignal();
   const raw = new Float32Array(cells.length).fill(NaN);
   const flatIndex = (index: number[]): number => index.reduce((acc, i, axis) => acc * shape[axis] + i, 0);
   let done = 0;
@@ -233,7 +237,7 @@ export async function activationPatching(model: HookedTransformer, options: Acti
       // In position order, so each batch shares a long prefix of unpatched positions.
       const layerCells = cells.filter((c) => c.layer === layer).sort((a, b) => (a.pos ?? 0) - (b.pos ?? 0));
       for (let start = 0; start < layerCells.length; start += batchSize) {
-        if (signal?.aborted) {
+        if (signal?.aborted || interrupted.aborted) {
           stopped = true;
           break;
         }

@@ -16,6 +16,7 @@
  */
 import { tf } from "../backend";
 import type { HookedTransformer } from "../model/hookedTransformer";
+import { interruptSignal } from "../notebook/interrupt";
 import { activationPatching, type ActivationPatchingOptions, type PatchedActivation, type PatchingResult } from "./activationPatching";
 
 export type ActivationIndex = (number | null)[];
@@ -77,9 +78,10 @@ export async function patchActivationAt(model: HookedTransformer, options: Patch
   const raw = new Float32Array(indices.length).fill(NaN);
   let stopped = false;
   let forwardPasses = 4;
+  const interrupted = interruptSignal();
   try {
     for (let start = 0; start < indices.length; start += batchSize) {
-      if (options.signal?.aborted) {
+      if (options.signal?.aborted || interrupted.aborted) {
         stopped = true;
         break;
       }

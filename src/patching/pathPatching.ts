@@ -21,6 +21,7 @@
 import { tf } from "../backend";
 import type { ActivationCache } from "../cache/activationCache";
 import type { FwdHook, HookedTransformer } from "../model/hookedTransformer";
+import { interruptSignal } from "../notebook/interrupt";
 import type { PatchingMetric } from "./patchingMetric";
 
 export type Head = [layer: number, head: number];
@@ -153,7 +154,7 @@ export async function pathPatching(model: HookedTransformer, options: PathPatchi
   }
 }
 
-/** Every head as the only sender: values [nLayers, nHeads] (raw metric in `raw`). Async between senders; stops on `signal` (the rest NaN). */
+/** Every head as the only sender: values [nLayers, nHeads] (raw metric in `raw`). Async between senders; stops on `signal` or a notebook interrupt (the rest NaN). */
 export async function pathPatchingSweep(
   model: HookedTransformer,
   options: PathPatchingOptions & { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
@@ -163,9 +164,10 @@ export async function pathPatchingSweep(
   const values = new Float32Array(nLayers * nHeads).fill(NaN);
   const raw = new Float32Array(nLayers * nHeads).fill(NaN);
   let stopped = false;
+  const interrupted = interruptSignal();
   try {
     for (let i = 0; i < nLayers * nHeads; i++) {
-      if (options.signal?.aborted) {
+      if (options.signal?.aborted || interrupted.aborted) {
         stopped = true;
         break;
       }
