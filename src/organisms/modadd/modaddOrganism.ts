@@ -25,6 +25,7 @@ import { VocabTokenizer } from "../../tokenizers/vocabTokenizer";
 import { train } from "../../train/train";
 import type { EvaluationRecord } from "../../train/trainingCheckpoint";
 import type { OrganismRecipe } from "../organism";
+import { listCheckpoints } from "../../train/trainingCheckpoint";
 import { shipCheckpoints } from "../shipCheckpoints";
 import { checkModulus, modaddSplit, type ModaddExamples, type ModaddSplit } from "./modaddData";
 
@@ -261,13 +262,10 @@ export const modaddOrganism: OrganismRecipe<HookedTransformer> = {
         metadata: { organism: "modadd" },
       });
       await model.save(outDir, { organism: "modadd", step: result.steps, seed });
-      if (!result.stopped) {
-        // Ship the checkpoints that show the phases; drop the rest of the run's.
-        const written = fs.readdirSync(runDir).map((name) => /^step-(\d+)$/.exec(name)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((x, y) => x - y);
-        const keep = new Set(chooseCheckpoints(written, result.evals, TRAINING.shippedCheckpoints));
-        for (const step of written) if (!keep.has(step)) fs.rmSync(path.join(runDir, `step-${String(step).padStart(6, "0")}`), { recursive: true, force: true });
-      }
-      const checkpoints = shipCheckpoints(runDir, outDir);
+      // Ship the checkpoints that show the phases (a stopped run ships all it has, to resume from).
+      const written = listCheckpoints(runDir).map(({ step }) => step);
+      const keep = result.stopped ? undefined : new Set(chooseCheckpoints(written, result.evals, TRAINING.shippedCheckpoints));
+      const checkpoints = shipCheckpoints(runDir, outDir, undefined, keep ? { keep: (step) => keep.has(step) } : {});
       if (!result.stopped) fs.rmSync(runDir, { recursive: true, force: true });
       return {
         seed,

@@ -255,15 +255,8 @@ export const othelloOrganism: OrganismRecipe<HookedTransformer> = {
         metadata: { organism: "othello" },
       });
       await model.save(outDir, { organism: "othello", step: result.steps, seed });
-      const shipped = path.join(outDir, ".ship");
-      fs.rmSync(shipped, { recursive: true, force: true });
       // Ship the checkpoints strictly between the start and the final step.
-      for (const entry of fs.readdirSync(runDir)) {
-        const match = /^step-(\d+)$/.exec(entry);
-        if (match && Number(match[1]) > 0 && Number(match[1]) < result.steps) fs.cpSync(path.join(runDir, entry), path.join(shipped, entry), { recursive: true });
-      }
-      const checkpoints = shipCheckpoints(shipped, outDir);
-      fs.rmSync(shipped, { recursive: true, force: true });
+      const checkpoints = shipCheckpoints(runDir, outDir, undefined, { keep: (step) => step > 0 && step < result.steps });
       if (!result.stopped) fs.rmSync(runDir, { recursive: true, force: true });
       return {
         seed,

@@ -226,9 +226,7 @@ export const textLmOrganism: OrganismRecipe<HookedTransformer> = {
       await model.save(outDir, { organism: "text-lm", step: result.steps, seed });
       // One checkpoint along training (half way) is shipped, to stay small: the untrained one
       // (step 0) is left out, and the last one is the final model.
-      const saved = shipCheckpoints(runDir, outDir);
-      const checkpoints = saved.filter((s) => s !== 0 && s !== result.steps);
-      for (const step of saved.filter((s) => !checkpoints.includes(s))) fs.rmSync(checkpointDir(outDir, step), { recursive: true, force: true });
+      const checkpoints = shipCheckpoints(runDir, outDir, undefined, { keep: (step) => step !== 0 && step !== result.steps });
       for (const step of checkpoints) {
         for (const file of TOKENIZER_FILES) fs.copyFileSync(path.join(outDir, file), path.join(checkpointDir(outDir, step), file));
       }
